@@ -1,0 +1,72 @@
+"""scarletio: coroutine-based concurrency with an event loop that runs in its own thread.
+
+This module is the public facade: it only re-exports names. Importing it has no global side effects.
+"""
+
+from ._reporting import ErrorReporter as ErrorReporter
+from ._reporting import get_error_reporter as get_error_reporter
+from ._reporting import set_error_reporter as set_error_reporter
+from .abc import Backend as Backend
+from .abc import Clock as Clock
+from .abc import EventMask as EventMask
+from .abc import Executor as Executor
+from .abc import Reactor as Reactor
+from .backends import available_backends as available_backends
+from .backends import get_backend as get_backend
+from .event_thread import EventThread as EventThread
+from .exceptions import CancelledError as CancelledError
+from .exceptions import InvalidStateError as InvalidStateError
+from .futures import Future as Future
+from .handles import Handle as Handle
+from .handles import TimerHandle as TimerHandle
+from .suspension import shield as shield
+from .suspension import skip_poll_cycle as skip_poll_cycle
+from .suspension import skip_ready_cycle as skip_ready_cycle
+from .suspension import sleep as sleep
+from .tasks import Task as Task
+from .timeouts import apply_timeout as apply_timeout
+from .timeouts import repeat_timeout as repeat_timeout
+from .toplevel import create_event_loop as create_event_loop
+from .toplevel import create_future as create_future
+from .toplevel import create_task as create_task
+from .toplevel import get_current_task as get_current_task
+from .toplevel import get_event_loop as get_event_loop
+from .toplevel import get_or_create_event_loop as get_or_create_event_loop
+from .toplevel import run as run
+from .toplevel import set_event_loop as set_event_loop
+
+__version__ = "2.0.0.dev0"
+
+__all__ = (
+    "Backend",
+    "CancelledError",
+    "Clock",
+    "ErrorReporter",
+    "EventMask",
+    "EventThread",
+    "Executor",
+    "Future",
+    "Handle",
+    "InvalidStateError",
+    "Reactor",
+    "Task",
+    "TimerHandle",
+    "apply_timeout",
+    "available_backends",
+    "create_event_loop",
+    "create_future",
+    "create_task",
+    "get_backend",
+    "get_current_task",
+    "get_error_reporter",
+    "get_event_loop",
+    "get_or_create_event_loop",
+    "repeat_timeout",
+    "run",
+    "set_error_reporter",
+    "set_event_loop",
+    "shield",
+    "skip_poll_cycle",
+    "skip_ready_cycle",
+    "sleep",
+)

@@ -1,0 +1,222 @@
+"""The contracts between the scheduler and its backends, and the loop view futures use.
+
+This module is the "contracts" layer of the architecture: it imports nothing from scarletio. Backends
+implement `Reactor`, `Clock` and `Executor` (subclassing them explicitly so the type checker reports a
+missing method at the class line) and are bundled into a `Backend` value. Futures and tasks see the
+event loop only through the narrow `EventLoop` protocol, never through `EventThread` itself.
+
+Units: time is in seconds as `float`; deadlines are absolute readings of the loop's clock.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import enum
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from typing_extensions import TypeVarTuple, Unpack
+
+if TYPE_CHECKING:
+    from .futures import Future
+    from .tasks import Task
+
+__all__ = ("Backend", "Clock", "EventLoop", "EventMask", "Executor", "Reactor", "Runnable")
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+
+class EventMask(enum.IntFlag):
+    """Readiness of a file descriptor.
+
+    Errors and hang-ups are reported as both `READ` and `WRITE`, so whichever side is waiting wakes
+    up and sees the error from its own system call.
+    """
+
+    READ = 1
+    WRITE = 2
+
+
+class Reactor(Protocol):
+    """Waits for file descriptors to become ready; the I/O half of a backend.
+
+    A reactor is used from the loop thread only, except `wakeup`, which any thread may call.
+    """
+
+    def register(self, fd: int, events: EventMask) -> None:
+        """Start watching a file descriptor.
+
+        Args:
+            fd: The file descriptor.
+            events: What to wait for; never empty.
+
+        Raises:
+            ValueError: If `fd` is already registered.
+        """
+        ...
+
+    def modify(self, fd: int, events: EventMask) -> None:
+        """Change what a registered file descriptor is watched for.
+
+        This also re-arms a descriptor whose number was closed and reused by a new file since it was
+        registered, so the new file is watched (the kernel may have forgotten the old one).
+
+        Args:
+            fd: A registered file descriptor.
+            events: What to wait for now; never empty.
+
+        Raises:
+            KeyError: If `fd` is not registered.
+        """
+        ...
+
+    def unregister(self, fd: int) -> None:
+        """Stop watching a file descriptor.
+
+        Harmless when the descriptor was already closed.
+
+        Args:
+            fd: A registered file descriptor.
+
+        Raises:
+            KeyError: If `fd` is not registered.
+        """
+        ...
+
+    def poll(self, timeout: float | None) -> list[tuple[int, EventMask]]:
+        """Wait until a registered descriptor is ready, `wakeup` is called, or the timeout passes.
+
+        An interrupted system call is retried with the remaining time.
+
+        Args:
+            timeout: Seconds to wait at most; `None` waits until something happens, `0` does not block.
+
+        Returns:
+            The ready descriptors with what they are ready for; empty after a timeout or a wakeup.
+        """
+        ...
+
+    def wakeup(self) -> None:
+        """Make a blocked or upcoming `poll` return at once; safe to call from any thread."""
+        ...
+
+    def close(self) -> None:
+        """Release the reactor's own descriptors; idempotent."""
+        ...
+
+
+class Clock(Protocol):
+    """The loop's source of time."""
+
+    @property
+    def resolution(self) -> float:
+        """The smallest difference between two readings, in seconds."""
+        ...
+
+    def now(self) -> float:
+        """Return the current reading in seconds; never smaller than an earlier reading."""
+        ...
+
+
+class Executor(Protocol):
+    """Runs blocking functions off the loop thread."""
+
+    @property
+    def in_flight(self) -> int:
+        """How many submitted jobs have not finished yet (virtual time stands still while this is > 0)."""
+        ...
+
+    def submit(self, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> concurrent.futures.Future[T]:
+        """Run `function(*args)` on a worker thread.
+
+        Args:
+            function: The blocking function.
+            *args: Its positional arguments.
+
+        Returns:
+            A future resolved with the function's result or exception.
+
+        Raises:
+            RuntimeError: If the executor was shut down.
+        """
+        ...
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Refuse new jobs, cancel queued ones and stop the workers; idempotent.
+
+        Args:
+            wait: Whether to wait for running jobs to finish.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A named set of factories that builds one loop's reactor, clock and executor.
+
+    Attributes:
+        name: The name the registry knows the backend by.
+        reactor_factory: Builds a fresh reactor.
+        clock_factory: Builds a fresh clock.
+        executor_factory: Builds a fresh executor.
+    """
+
+    name: str
+    reactor_factory: Callable[[], Reactor]
+    clock_factory: Callable[[], Clock]
+    executor_factory: Callable[[], Executor]
+
+
+class Runnable(Protocol):
+    """An item of the ready queue: run once by the loop thread."""
+
+    def _run(self) -> None:
+        ...
+
+
+class EventLoop(Protocol):
+    """The part of the event loop that futures and tasks rely on.
+
+    `_ready`, `_loop_thread_id` and `_tasks` are exposed so the hot path (resolving a future, re-queueing
+    a task, finishing a task) works without a method call; everything else goes through methods.
+    """
+
+    _ready: deque[Runnable]
+    _loop_thread_id: int
+    _tasks: set[Task[Any]]
+    current_task: Task[Any] | None
+
+    def time(self) -> float:
+        """Return the loop clock's current reading in seconds."""
+        ...
+
+    def call_soon(self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Cancellable:
+        """Run `callback(*args)` on the loop thread in the next ready cycle."""
+        ...
+
+    def call_at(self, when: float, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Cancellable:
+        """Run `callback(*args)` on the loop thread once the clock reaches `when`."""
+        ...
+
+    def wake_up(self) -> None:
+        """Make the loop look at its ready queue soon; safe from any thread."""
+        ...
+
+    def is_closed(self) -> bool:
+        """Return whether the loop has stopped and no longer runs anything."""
+        ...
+
+    def create_future(self) -> Future[T]:
+        """Return a new pending future bound to this loop."""
+        ...
+
+
+class Cancellable(Protocol):
+    """A scheduled callback that can be withdrawn."""
+
+    def cancel(self) -> None:
+        """Withdraw the callback if it has not run yet."""
+        ...

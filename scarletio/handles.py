@@ -1,0 +1,82 @@
+"""Handles: the items of the loop's ready queue and timer heap (core layer).
+
+A handle is a callback with its positional arguments, run once on the loop thread by `_run`. Tasks
+are ready-queue items too (their `_run` is one step), which is why the queue holds `Runnable`s and
+not handles only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, final
+
+from typing_extensions import Unpack, TypeVarTuple
+
+from .abc import Cancellable, Runnable
+
+__all__ = ("Handle", "TimerHandle")
+
+Ts = TypeVarTuple("Ts")
+
+
+class Handle(Runnable, Cancellable):
+    """A callback queued to run once on the loop thread; `cancel` withdraws it."""
+
+    __slots__ = ("_args", "_callback", "_cancelled")
+
+    def __init__(self, callback: Callable[[Unpack[Ts]], object], args: tuple[Unpack[Ts]]) -> None:
+        self._callback: Callable[..., object] = callback
+        self._args: tuple[object, ...] = args
+        self._cancelled = False
+
+    def _run(self) -> None:
+        if not self._cancelled:
+            self._callback(*self._args)
+
+    def cancel(self) -> None:
+        """Withdraw the callback; harmless if it already ran."""
+        self._cancelled = True
+
+    def is_cancelled(self) -> bool:
+        """Return whether `cancel` was called."""
+        return self._cancelled
+
+    @property
+    def callback(self) -> Callable[..., object]:
+        """The function this handle calls."""
+        return self._callback
+
+    def __repr__(self) -> str:
+        state = ", cancelled" if self._cancelled else ""
+        return f"<{type(self).__name__} {self._callback!r}{state}>"
+
+
+class _TimerOwner(Protocol):
+    _timer_cancelled_count: int
+
+
+@final
+class TimerHandle(Handle):
+    """A handle waiting in the loop's timer heap until its deadline.
+
+    Cancelled timers stay in the heap (removing from the middle of a heap is linear); the owner counts
+    them and compacts the heap once most of it is dead. The owner clears `_owner` when it takes the
+    timer off the heap, so a late `cancel` does not count a timer that is no longer there.
+    """
+
+    __slots__ = ("_owner", "when")
+
+    def __init__(
+        self, when: float, callback: Callable[[Unpack[Ts]], object], args: tuple[Unpack[Ts]], owner: _TimerOwner
+    ) -> None:
+        Handle.__init__(self, callback, args)
+        self.when = when
+        self._owner: _TimerOwner | None = owner
+
+    def cancel(self) -> None:
+        """Withdraw the callback; harmless if it already ran or was cancelled."""
+        if not self._cancelled:
+            self._cancelled = True
+            owner = self._owner
+            if owner is not None:  # still in the heap
+                owner._timer_cancelled_count += 1

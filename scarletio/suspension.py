@@ -1,0 +1,100 @@
+"""Suspending a task: `sleep`, `skip_ready_cycle`, `skip_poll_cycle`, and `shield` (high level)."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Awaitable, Generator
+from typing import Any, TypeVar
+
+from .event_thread import EventThread
+from .exceptions import CancelledError
+from .futures import RETURN, Future
+from .toplevel import get_event_loop
+
+__all__ = ("shield", "skip_poll_cycle", "skip_ready_cycle", "sleep")
+
+T = TypeVar("T")
+
+
+def sleep(delay: float, loop: EventThread | None = None) -> Future[None]:
+    """Return a future that resolves to `None` after `delay` seconds.
+
+    The future can be awaited, cancelled (which disarms its timer) or added to a task group. A delay
+    of zero or less gives an already resolved future, so awaiting it does not yield to other tasks.
+
+    Args:
+        delay: Seconds to wait.
+        loop: The loop to wait on; the current context's loop by default.
+
+    Raises:
+        RuntimeError: If there is no loop, or it is stopped.
+    """
+    if loop is None:
+        loop = get_event_loop()
+    future: Future[None] = Future(loop)
+    if delay <= 0.0:
+        future._result = None
+        future._state = RETURN
+    else:
+        future._timer = loop.call_at(loop.time() + delay, future.set_result_if_pending, None)
+    return future
+
+
+@types.coroutine
+def skip_ready_cycle() -> Generator[None, None, None]:
+    """Let every other ready task run once before this one continues (round-robin).
+
+    The task goes to the tail of the ready queue; the loop does not poll for I/O in between.
+    """
+    yield
+
+
+def skip_poll_cycle(loop: EventThread | None = None) -> Future[None]:
+    """Return a future that resolves after the loop's next I/O poll.
+
+    Args:
+        loop: The loop; the current context's loop by default.
+    """
+    if loop is None:
+        loop = get_event_loop()
+    future: Future[None] = Future(loop)
+    future._timer = loop.call_at(0.0, future.set_result_if_pending, None)
+    return future
+
+
+def _copy_into(source: Future[Any], target: Future[Any]) -> None:
+    if target.is_done():
+        return
+    if source.is_cancelled():
+        exception = source.get_cancellation_exception()
+        if exception is None or isinstance(exception, CancelledError):
+            target.cancel()
+        else:
+            target.cancel_with(exception)
+        return
+    exception = source.get_exception()
+    if exception is None:
+        target.set_result(source.get_result())
+    else:
+        target.set_exception(exception)
+
+
+def shield(awaitable: Awaitable[T], loop: EventThread | None = None) -> Future[T]:
+    """Protect `awaitable` from cancellation: cancelling the returned future leaves it running.
+
+    Args:
+        awaitable: A coroutine, task, future or other awaitable.
+        loop: The loop; the current context's loop by default.
+
+    Returns:
+        A new future that follows the outcome of `awaitable`, or the inner future itself if it is
+        already done.
+    """
+    if loop is None:
+        loop = get_event_loop()
+    inner = loop.ensure_future(awaitable)
+    if inner.is_done():
+        return inner
+    outer: Future[T] = Future(loop)
+    inner.add_done_callback(lambda finished: _copy_into(finished, outer))
+    return outer

@@ -1,0 +1,296 @@
+"""`Task[T]`: a future driven by a coroutine (core layer).
+
+The loop runs a task one step at a time: a step sends into (or throws into) the coroutine until it
+suspends. A bare `yield` (what `skip_ready_cycle` does) puts the task back at the tail of the ready
+queue; a yielded scarletio `Future` makes the task wait: the task object itself goes into the future's
+callback list and is queued again when the future completes.
+
+Cancellation follows the original scarletio: cancelling a task that waits on a future cancels that
+future, so the `await` raises `CancelledError`; otherwise a flag makes the next step throw
+`CancelledError` into the coroutine. `cancel_with` always sets the flag too, so it is never lost.
+"""
+
+from __future__ import annotations
+
+import sys
+from _thread import get_ident
+from collections.abc import Coroutine
+from contextvars import Context, copy_context
+from types import FrameType
+from typing import Any, Generic, NoReturn, TextIO, TypeVar
+
+from .abc import EventLoop
+from .exceptions import CancelledError
+from .futures import CANCELLED, CANCELLING, DONE, RAISE, RETURN, SILENCED, Future, _as_exception, _refuse_foreign_thread
+from .handles import Handle
+
+__all__ = ("Task",)
+
+T = TypeVar("T")
+
+_CONSTRUCTION_TOKEN = object()
+
+
+class Task(Future[T], Generic[T]):
+    """A coroutine scheduled on a loop; awaiting the task gives the coroutine's return value.
+
+    Tasks are made by the loop (`loop.create_task(coroutine)`), never constructed directly.
+    """
+
+    __slots__ = ("_cancel_exception", "_context", "_coroutine", "_waited_future")
+
+    def __init__(self, loop: EventLoop, coroutine: Coroutine[Any, Any, T], token: object = None) -> None:
+        if token is not _CONSTRUCTION_TOKEN:
+            raise TypeError("tasks have no public constructor; use loop.create_task(coroutine)")
+        Future.__init__(self, loop)
+        self._coroutine = coroutine
+        self._context: Context = copy_context()
+        self._waited_future: Future[Any] | None = None
+        self._cancel_exception: BaseException | None = None
+
+    @property
+    def name(self) -> str:
+        """The coroutine's name."""
+        return getattr(self._coroutine, "__name__", type(self._coroutine).__name__)
+
+    @property
+    def qualname(self) -> str:
+        """The coroutine's qualified name."""
+        return getattr(self._coroutine, "__qualname__", self.name)
+
+    def get_coroutine(self) -> Coroutine[Any, Any, T]:
+        """Return the coroutine the task drives."""
+        return self._coroutine
+
+    def get_waited_future(self) -> Future[Any] | None:
+        """Return the future the task is suspended on, if any."""
+        return self._waited_future
+
+    # ---- the step -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        self._context.run(self._step, None)
+
+    def _step(self, error: BaseException | None) -> None:
+        loop = self._loop
+        loop.current_task = self
+        self._waited_future = None
+        try:
+            if error is not None:
+                result = self._coroutine.throw(error)
+            elif self._state & CANCELLING:
+                self._state &= ~CANCELLING
+                result = self._coroutine.throw(CancelledError())
+            else:
+                result = self._coroutine.send(None)
+        except StopIteration as stop:
+            self._finish_returned(stop.value)
+        except CancelledError as cancellation:
+            self._finish_cancelled(cancellation)
+        except BaseException as exception:
+            self._store_exception(exception)
+            self._finish(RAISE)
+        else:
+            if result is None:
+                loop._ready.append(self)
+            elif isinstance(result, Future) and result._loop is loop and result is not self:
+                if result._state & DONE:
+                    loop._ready.append(self)
+                else:
+                    callbacks = result._callbacks
+                    if callbacks is None:
+                        result._callbacks = [self]
+                    else:
+                        callbacks.append(self)
+                    self._waited_future = result
+                    if self._state & CANCELLING and result.cancel():
+                        self._state &= ~CANCELLING
+            else:
+                self._reject_yield(result)
+        finally:
+            loop.current_task = None
+
+    def _reject_yield(self, value: object) -> None:
+        """Throw a `RuntimeError` explaining why the coroutine may not suspend on `value`."""
+        if value is self:
+            reason = "a task cannot await itself"
+        elif isinstance(value, Future):
+            reason = (
+                f"the task awaited {value!r}, which belongs to another event loop; "
+                "await future.async_wrap(loop) to wait for it across loops"
+            )
+        else:
+            reason = (
+                f"the task yielded {value!r}, which is not a scarletio Future; "
+                "only scarletio awaitables can be awaited inside scarletio tasks"
+            )
+        self._loop._ready.append(Handle(self._context.run, (self._step, RuntimeError(reason))))
+
+    def _finish(self, state: int) -> None:
+        self._loop._tasks.discard(self)
+        self._complete(state, "step")
+
+    def _finish_returned(self, value: T) -> None:
+        if self._state & CANCELLING:  # cancelled during its last step: the value is discarded
+            self._state &= ~CANCELLING
+            self._finish_cancelled(CancelledError())
+            return
+        self._result = value
+        self._finish(RETURN)
+
+    def _finish_cancelled(self, cancellation: CancelledError) -> None:
+        exception: BaseException = cancellation
+        custom = self._cancel_exception
+        if custom is not None:
+            custom.__cause__ = cancellation
+            exception = custom
+        self._exception = exception
+        self._finish(CANCELLED | RAISE)
+
+    # ---- refused operations --------------------------------------------------------------------
+
+    def _refuse(self, location: str) -> NoReturn:
+        raise RuntimeError(
+            f"Task.{location} is not allowed: a task's outcome comes from its coroutine; cancel it with task.cancel()"
+        )
+
+    def set_result(self, result: T) -> None:
+        """Refused: a task's outcome comes from its coroutine.
+
+        Raises:
+            RuntimeError: Always.
+        """
+        self._refuse("set_result")
+
+    def set_result_if_pending(self, result: T) -> int:
+        """Refused: a task's outcome comes from its coroutine.
+
+        Raises:
+            RuntimeError: Always.
+        """
+        self._refuse("set_result_if_pending")
+
+    def set_exception(self, exception: BaseException | type[BaseException]) -> None:
+        """Refused: a task's outcome comes from its coroutine.
+
+        Raises:
+            RuntimeError: Always.
+        """
+        self._refuse("set_exception")
+
+    def set_exception_if_pending(self, exception: BaseException | type[BaseException]) -> int:
+        """Refused: a task's outcome comes from its coroutine.
+
+        Raises:
+            RuntimeError: Always.
+        """
+        self._refuse("set_exception_if_pending")
+
+    # ---- cancellation -----------------------------------------------------------------------
+
+    def cancel(self) -> int:
+        """Ask the task to stop: `CancelledError` is raised inside it at its suspension point.
+
+        Returns:
+            1 if the task was pending, 0 if it was already done (it then only gets silenced).
+        """
+        state = self._state
+        if state & DONE:
+            self._state = state | SILENCED
+            return 0
+        if self._loop._loop_thread_id != get_ident():
+            _refuse_foreign_thread(self, "cancel")
+        waited = self._waited_future
+        if waited is not None and waited.cancel():
+            return 1
+        self._state = state | CANCELLING
+        return 1
+
+    def cancel_with(self, exception: BaseException | type[BaseException]) -> int:
+        """Cancel the task so that it finishes with `exception` (its cause is the `CancelledError`).
+
+        Args:
+            exception: The exception or exception class (a class is instantiated).
+
+        Returns:
+            1 if the task was pending, 0 if it was already done.
+
+        Raises:
+            TypeError: If the exception is a `StopIteration`.
+        """
+        exception = _as_exception(exception, "cancel_with")
+        state = self._state
+        if state & DONE:
+            self._state = state | SILENCED
+            return 0
+        if self._loop._loop_thread_id != get_ident():
+            _refuse_foreign_thread(self, "cancel_with")
+        self._cancel_exception = exception
+        self._state = state | CANCELLING
+        waited = self._waited_future
+        if waited is not None:
+            waited.cancel()
+        return 1
+
+    def is_cancelling(self) -> bool:
+        """Return whether a cancellation was requested and has not been delivered yet."""
+        if self._state & DONE:
+            return False
+        waited = self._waited_future
+        if waited is not None and (waited.is_cancelled() or waited.is_cancelling()):
+            return True
+        return bool(self._state & CANCELLING)
+
+    # ---- introspection ------------------------------------------------------------------------
+
+    def get_stack(self, limit: int = -1) -> list[FrameType]:
+        """Return the frames of the await chain, outermost first.
+
+        Args:
+            limit: The most frames to return; negative for all.
+
+        Returns:
+            The frames; empty once the task is done.
+        """
+        frames: list[FrameType] = []
+        awaited: object = self._coroutine
+        while awaited is not None and len(frames) != limit:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if not isinstance(frame, FrameType):
+                break
+            frames.append(frame)
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        return frames
+
+    def format_stack(self, limit: int = -1) -> str:
+        """Return the await chain as text, one `File ..., line ..., in ...` entry per frame.
+
+        Args:
+            limit: The most frames to show; negative for all.
+        """
+        lines = [f"Stack for {self!r} (most recent call last):"]
+        for frame in self.get_stack(limit):
+            code = frame.f_code
+            lines.append(f'  File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}')
+        if self._waited_future is not None:
+            lines.append(f"  waiting on {self._waited_future!r}")
+        return "\n".join(lines)
+
+    def print_stack(self, limit: int = -1, file: TextIO | None = None) -> None:
+        """Write `format_stack` to `file` (standard error by default).
+
+        Args:
+            limit: The most frames to show; negative for all.
+            file: Where to write.
+        """
+        print(self.format_stack(limit), file=sys.stderr if file is None else file)
+
+    def __repr__(self) -> str:
+        text = Future.__repr__(self)
+        return f"{text[:-1]}, coroutine = {self.qualname}>"
+
+
+def _new_task(loop: EventLoop, coroutine: Coroutine[Any, Any, T]) -> Task[T]:
+    """Build a task for `loop`; the loop queues its first step."""
+    return Task(loop, coroutine, _CONSTRUCTION_TOKEN)
+

@@ -1,0 +1,171 @@
+"""Finding, creating and running event loops from anywhere (high level).
+
+Loop discovery: inside a loop thread the loop is that thread; elsewhere it is the loop linked to the
+current thread (by `get_or_create_event_loop`, `create_event_loop` or `set_event_loop`), else the
+first running non-daemon `EventThread`. Daemon loops, like the one `run()` makes, are never found by
+that scan.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
+
+from .abc import Backend
+from .event_thread import EventThread
+from .futures import Future
+from .tasks import Task
+
+__all__ = (
+    "create_event_loop",
+    "create_future",
+    "create_task",
+    "get_current_task",
+    "get_event_loop",
+    "get_or_create_event_loop",
+    "run",
+    "set_event_loop",
+)
+
+T = TypeVar("T")
+
+_links: weakref.WeakKeyDictionary[threading.Thread, EventThread] = weakref.WeakKeyDictionary()
+_links_lock = threading.Lock()
+
+
+def _find_event_loop() -> EventThread | None:
+    thread = threading.current_thread()
+    if isinstance(thread, EventThread):
+        return thread
+    with _links_lock:
+        loop = _links.get(thread)
+        if loop is not None and not loop.is_stopped():
+            return loop
+        for candidate in threading.enumerate():
+            if isinstance(candidate, EventThread) and not candidate.daemon and candidate.is_running():
+                _links[thread] = candidate
+                return candidate
+    return None
+
+
+def get_event_loop() -> EventThread:
+    """Return the event loop of the current context.
+
+    Returns:
+        The loop running this code, the loop linked to this thread, or the first running non-daemon
+        loop.
+
+    Raises:
+        RuntimeError: If there is none; `get_or_create_event_loop()` makes one.
+    """
+    loop = _find_event_loop()
+    if loop is None:
+        raise RuntimeError(
+            f"no running event loop for {threading.current_thread()!r}; "
+            "use get_or_create_event_loop() or create_event_loop()"
+        )
+    return loop
+
+
+def get_or_create_event_loop(
+    backend: Backend | str | None = None,
+    *,
+    daemon: bool = False,
+    name: str | None = None,
+    start_later: bool = True,
+) -> EventThread:
+    """Return the event loop of the current context, creating one if there is none.
+
+    A created loop is linked to the current thread; the arguments are used only then.
+
+    Args:
+        backend: The backend of a new loop (see `EventThread`).
+        daemon: Whether a new loop's thread is a daemon thread.
+        name: A new loop's thread name.
+        start_later: Start a new loop on first use instead of now.
+    """
+    loop = _find_event_loop()
+    if loop is None:
+        loop = EventThread(backend, daemon=daemon, name=name, start_later=start_later)
+        with _links_lock:
+            _links[threading.current_thread()] = loop
+    return loop
+
+
+def create_event_loop(
+    backend: Backend | str | None = None,
+    *,
+    daemon: bool = False,
+    name: str | None = None,
+    start_later: bool = True,
+) -> EventThread:
+    """Create a new event loop, linking it to the current thread if that has no loop yet.
+
+    Args:
+        backend: The backend (see `EventThread`).
+        daemon: Whether the loop's thread is a daemon thread.
+        name: The thread's name.
+        start_later: Start the loop on first use instead of now.
+    """
+    loop = EventThread(backend, daemon=daemon, name=name, start_later=start_later)
+    if _find_event_loop() is None:
+        with _links_lock:
+            _links[threading.current_thread()] = loop
+    return loop
+
+
+def set_event_loop(loop: EventThread) -> None:
+    """Link `loop` to the current thread, so `get_event_loop()` finds it here.
+
+    Raises:
+        RuntimeError: If called on a loop thread (its loop is always itself).
+    """
+    thread = threading.current_thread()
+    if isinstance(thread, EventThread):
+        raise RuntimeError("set_event_loop cannot be called on an event loop thread: its loop is itself")
+    with _links_lock:
+        _links[thread] = loop
+
+
+def run(awaitable: Awaitable[T], timeout: float | None = None, *, backend: Backend | str | None = None) -> T:
+    """Run `awaitable` to completion and return its result.
+
+    An existing non-daemon loop is used and left running; otherwise a daemon loop named
+    `scarletio.run` is created and stopped (and joined) afterwards.
+
+    Args:
+        awaitable: The coroutine (or other awaitable) to run.
+        timeout: Seconds to wait at most; on expiry the task is cancelled and `TimeoutError` raised.
+        backend: The backend of the loop created for the run.
+
+    Raises:
+        RuntimeError: If called on an event loop thread; await the awaitable there instead.
+    """
+    if isinstance(threading.current_thread(), EventThread):
+        raise RuntimeError("run() cannot be called on an event loop thread; await the awaitable instead")
+    loop = _find_event_loop()
+    if loop is not None and not loop.daemon:
+        return loop.run(awaitable, timeout)
+    loop = EventThread(backend, daemon=True, name="scarletio.run", start_later=False)
+    try:
+        return loop.run(awaitable, timeout)
+    finally:
+        loop.stop()
+        loop.join()
+
+
+def create_task(coroutine: Coroutine[Any, Any, T], loop: EventThread | None = None) -> Task[T]:
+    """Schedule `coroutine` as a task on `loop` (the current context's loop by default)."""
+    return (get_event_loop() if loop is None else loop).create_task(coroutine)
+
+
+def create_future(loop: EventThread | None = None) -> Future[T]:
+    """Return a new pending future of `loop` (the current context's loop by default)."""
+    return Future(get_event_loop() if loop is None else loop)
+
+
+def get_current_task(loop: EventThread | None = None) -> Task[Any] | None:
+    """Return the task being stepped on `loop` (the current context's loop by default), if any."""
+    return (get_event_loop() if loop is None else loop).current_task
