@@ -13,7 +13,7 @@ import types
 import weakref
 from _thread import get_ident
 from collections.abc import Awaitable, Callable, Generator, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import Self
 
@@ -62,6 +62,23 @@ def _refuse_foreign_thread(future: Future[Any], location: str) -> None:
         )
 
 
+@final
+class _DoneCallback(Runnable):
+    """A done-callback waiting in a future: calls `callback(future)` (no argument tuple to allocate)."""
+
+    __slots__ = ("callback", "future")
+
+    def __init__(self, callback: Callable[[Any], object], future: Future[Any]) -> None:
+        self.callback = callback
+        self.future = future
+
+    def _run(self) -> None:
+        self.callback(self.future)
+
+    def __repr__(self) -> str:
+        return f"<done-callback {self.callback!r}>"
+
+
 class Future(Generic[T]):
     """A result of type `T` that will be set later, awaitable from tasks of its loop.
 
@@ -74,10 +91,12 @@ class Future(Generic[T]):
     def __init__(self, loop: EventLoop) -> None:
         self._loop = loop
         self._state = PENDING
-        self._callbacks: list[Runnable] | None = None
-        self._result: T
-        self._exception: BaseException | None = None
+        # One callback is stored as itself, several as a list: most futures have exactly one waiter.
+        self._callbacks: Runnable | list[Runnable] | None = None
         self._timer: Cancellable | None = None
+        # `_result` is set with RETURN and `_exception` with RAISE; neither is read in other states.
+        self._result: T
+        self._exception: BaseException | None
 
     # ---- state queries ------------------------------------------------------------------------
 
@@ -196,7 +215,10 @@ class Future(Generic[T]):
         callbacks = self._callbacks
         if callbacks is not None:
             self._callbacks = None
-            loop._ready.extend(callbacks)
+            if isinstance(callbacks, list):
+                loop._ready.extend(callbacks)
+            else:
+                loop._ready.append(callbacks)
             if foreign:
                 loop.wake_up()
         timer = self._timer
@@ -214,10 +236,26 @@ class Future(Generic[T]):
             InvalidStateError: If the future is already done.
             RuntimeError: If called from another thread while the loop runs.
         """
-        if self._state & DONE:
+        state = self._state
+        if state & DONE:
             raise InvalidStateError(self, "set_result")
         self._result = result
-        self._complete(RETURN, "set_result")
+        # `_complete` inlined: this is the hot path of every future resolution.
+        loop = self._loop
+        if loop._loop_thread_id != get_ident():
+            self._complete(RETURN, "set_result")
+            return
+        self._state = RETURN | (state & SILENCED)
+        callbacks = self._callbacks
+        if callbacks is not None:
+            self._callbacks = None
+            if isinstance(callbacks, list):
+                loop._ready.extend(callbacks)
+            else:
+                loop._ready.append(callbacks)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def set_result_if_pending(self, result: T) -> int:
         """Finish the future with a result unless it is already done.
@@ -340,9 +378,11 @@ class Future(Generic[T]):
             return
         callbacks = self._callbacks
         if callbacks is None:
-            self._callbacks = [item]
-        else:
+            self._callbacks = item
+        elif isinstance(callbacks, list):
             callbacks.append(item)
+        else:
+            self._callbacks = [callbacks, item]
 
     def add_done_callback(self, callback: Callable[[Self], object]) -> None:
         """Call `callback(future)` on the loop thread once the future is done.
@@ -353,7 +393,16 @@ class Future(Generic[T]):
         Args:
             callback: The function to call with the future.
         """
-        self._add_runnable(Handle(callback, (self,)))
+        handle = _DoneCallback(callback, self)
+        callbacks = self._callbacks
+        if self._state & DONE:
+            self._add_runnable(handle)
+        elif callbacks is None:
+            self._callbacks = handle
+        elif isinstance(callbacks, list):
+            callbacks.append(handle)
+        else:
+            self._callbacks = [callbacks, handle]
 
     def remove_done_callback(self, callback: Callable[[Self], object]) -> int:
         """Remove every registration of `callback`.
@@ -364,18 +413,25 @@ class Future(Generic[T]):
         Returns:
             How many registrations were removed.
         """
-        callbacks = self._callbacks
-        if not callbacks:
-            return 0
-        kept = [item for item in callbacks if not (type(item) is Handle and item.callback == callback)]
+        callbacks = self._callback_list()
+        kept = [item for item in callbacks if not (isinstance(item, _DoneCallback) and item.callback == callback)]
         removed = len(callbacks) - len(kept)
-        self._callbacks = kept or None
+        if removed:
+            self._callbacks = None if not kept else kept[0] if len(kept) == 1 else kept
         return removed
+
+    def _callback_list(self) -> list[Runnable]:
+        callbacks = self._callbacks
+        if callbacks is None:
+            return []
+        if isinstance(callbacks, list):
+            return callbacks
+        return [callbacks]
 
     def iter_callbacks(self) -> Iterator[Callable[[], object] | Callable[..., object]]:
         """Iterate over the registered callbacks (a waiting task appears as its step function)."""
-        for item in self._callbacks or ():
-            yield item.callback if isinstance(item, Handle) else item._run
+        for item in self._callback_list():
+            yield item.callback if isinstance(item, (Handle, _DoneCallback)) else item._run
 
     # ---- awaiting -----------------------------------------------------------------------------
 
@@ -403,8 +459,8 @@ class Future(Generic[T]):
             parts.append(f"result = {self._result!r}")
         elif state & RAISE:
             parts.append(f"{'cancellation_exception' if state & CANCELLED else 'exception'} = {self._exception!r}")
-        if self._callbacks:
-            parts.append(f"callbacks = {len(self._callbacks)}")
+        if self._callbacks is not None:
+            parts.append(f"callbacks = {len(self._callback_list())}")
         return ", ".join(parts) + ">"
 
     def _report_if_unretrieved(self) -> bool:
@@ -420,7 +476,7 @@ class Future(Generic[T]):
         try:
             if self._loop.is_closed():
                 return
-            if not self._report_if_unretrieved() and not self._state & DONE and self._callbacks:
+            if not self._report_if_unretrieved() and not self._state & DONE and self._callbacks is not None:
                 report_error(f"{type(self).__name__} is not finished, but still pending: {self!r}")
         except BaseException:  # never raise from a finalizer, even at interpreter shutdown
             pass

@@ -60,8 +60,8 @@ class TimerHandle(Handle):
     """A handle waiting in the loop's timer heap until its deadline.
 
     Cancelled timers stay in the heap (removing from the middle of a heap is linear); the owner counts
-    them and compacts the heap once most of it is dead. The owner clears `_owner` when it takes the
-    timer off the heap, so a late `cancel` does not count a timer that is no longer there.
+    them and compacts the heap once most of it is dead. `_owner` is cleared once the timer leaves the
+    heap (when it runs, or is dropped), so a late `cancel` does not count a timer that is not there.
     """
 
     __slots__ = ("_owner", "when")
@@ -69,9 +69,19 @@ class TimerHandle(Handle):
     def __init__(
         self, when: float, callback: Callable[[Unpack[Ts]], object], args: tuple[Unpack[Ts]], owner: _TimerOwner
     ) -> None:
-        Handle.__init__(self, callback, args)
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
         self.when = when
         self._owner: _TimerOwner | None = owner
+
+    def _run(self) -> None:
+        owner = self._owner
+        self._owner = None  # off the heap now: a later cancel must not be counted
+        if not self._cancelled:
+            self._callback(*self._args)
+        elif owner is not None:
+            owner._timer_cancelled_count -= 1
 
     def cancel(self) -> None:
         """Withdraw the callback; harmless if it already ran or was cancelled."""

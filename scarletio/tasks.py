@@ -99,9 +99,11 @@ class Task(Future[T], Generic[T]):
                 else:
                     callbacks = result._callbacks
                     if callbacks is None:
-                        result._callbacks = [self]
-                    else:
+                        result._callbacks = self
+                    elif isinstance(callbacks, list):
                         callbacks.append(self)
+                    else:
+                        result._callbacks = [callbacks, self]
                     self._waited_future = result
                     if self._state & CANCELLING and result.cancel():
                         self._state &= ~CANCELLING
