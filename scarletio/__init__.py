@@ -23,6 +23,13 @@ from .suspension import shield as shield
 from .suspension import skip_poll_cycle as skip_poll_cycle
 from .suspension import skip_ready_cycle as skip_ready_cycle
 from .suspension import sleep as sleep
+from .locks import Event as Event
+from .locks import Lock as Lock
+from .locks import ScarletLock as ScarletLock
+from .queues import AsyncLifoQueue as AsyncLifoQueue
+from .queues import AsyncQueue as AsyncQueue
+from .scarlet_executor import ScarletExecutor as ScarletExecutor
+from .task_group import TaskGroup as TaskGroup
 from .tasks import Task as Task
 from .timeouts import apply_timeout as apply_timeout
 from .timeouts import repeat_timeout as repeat_timeout
@@ -38,6 +45,13 @@ from .toplevel import set_event_loop as set_event_loop
 __version__ = "2.0.0.dev0"
 
 __all__ = (
+    "AsyncLifoQueue",
+    "AsyncQueue",
+    "Event",
+    "Lock",
+    "ScarletExecutor",
+    "ScarletLock",
+    "TaskGroup",
     "Backend",
     "CancelledError",
     "Clock",
