@@ -77,6 +77,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"{ratio:>6.2f}x {case.target:>6.1f}x {verdict}",
                 flush=True,
             )
+        if not arguments.only or "memory" in arguments.only:
+            try:
+                from benchmarks.cases_sync import memory_per_sleeping_task
+            except ImportError:
+                pass
+            else:
+                asyncio_bytes, scarletio_bytes = memory_per_sleeping_task(loop)
+                ratio = scarletio_bytes / asyncio_bytes
+                verdict = "ok" if ratio <= 0.6 else "ABOVE"
+                print(
+                    f"{'memory per sleeping task':<34} {asyncio_bytes:>9.0f}B {scarletio_bytes:>9.0f}B "
+                    f"{ratio:>6.2f}x {'<=0.6':>6}x {verdict}  (scarletio / asyncio, lower is better)"
+                )
     finally:
         loop.stop()
         loop.join()

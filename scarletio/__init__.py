@@ -16,6 +16,7 @@ from .backends import get_backend as get_backend
 from .event_thread import EventThread as EventThread
 from .exceptions import CancelledError as CancelledError
 from .exceptions import InvalidStateError as InvalidStateError
+from .executor_hop import enter_executor as enter_executor
 from .futures import Future as Future
 from .handles import Handle as Handle
 from .handles import TimerHandle as TimerHandle
@@ -41,6 +42,8 @@ from .toplevel import get_event_loop as get_event_loop
 from .toplevel import get_or_create_event_loop as get_or_create_event_loop
 from .toplevel import run as run
 from .toplevel import set_event_loop as set_event_loop
+from .wrappers import FutureWrapperAsync as FutureWrapperAsync
+from .wrappers import FutureWrapperSync as FutureWrapperSync
 
 __version__ = "2.0.0.dev0"
 
@@ -60,6 +63,8 @@ __all__ = (
     "EventThread",
     "Executor",
     "Future",
+    "FutureWrapperAsync",
+    "FutureWrapperSync",
     "Handle",
     "InvalidStateError",
     "Reactor",
@@ -70,6 +75,7 @@ __all__ = (
     "create_event_loop",
     "create_future",
     "create_task",
+    "enter_executor",
     "get_backend",
     "get_current_task",
     "get_error_reporter",

@@ -9,11 +9,12 @@ The future knows its loop only through the `EventLoop` protocol of `abc.py`.
 
 from __future__ import annotations
 
+import threading
 import types
 import weakref
 from _thread import get_ident
 from collections.abc import Awaitable, Callable, Generator, Iterator
-from typing import Any, Generic, TypeVar, final
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 from typing_extensions import Self
 
@@ -21,6 +22,9 @@ from ._reporting import report_error
 from .abc import Cancellable, EventLoop, Runnable
 from .exceptions import CancelledError, InvalidStateError
 from .handles import Handle
+
+if TYPE_CHECKING:
+    from .wrappers import FutureWrapperAsync, FutureWrapperSync
 
 __all__ = ("Future", "report_unretrieved_exceptions")
 
@@ -38,8 +42,11 @@ DONE = RETURN | RAISE | CANCELLED
 QUIET = RETRIEVED | CANCELLED | SILENCED
 
 # Futures holding an exception, so the loop can report the unretrieved ones when it stops (and not
-# only when they are garbage-collected). Only the failure path ever touches this set.
+# only when they are garbage-collected). Only the failure path ever touches this set. Every loop
+# thread adds to it, so adding and copying take a lock: a set that grows while another thread copies
+# it makes the copy raise "Set changed size during iteration".
 _FAILED: weakref.WeakSet[Future[Any]] = weakref.WeakSet()
+_FAILED_LOCK = threading.RLock()
 
 
 def _as_exception(exception: BaseException | type[BaseException], location: str) -> BaseException:
@@ -57,8 +64,8 @@ def _refuse_foreign_thread(future: Future[Any], location: str) -> None:
     loop = future._loop
     if loop._loop_thread_id and not loop.is_closed():
         raise RuntimeError(
-            f"Future.{location} called from a thread that is not its loop's; use "
-            f"loop.call_soon_thread_safe(future.{location}, ...) or future.sync_wrap().{location}(...)"
+            f"{type(future).__name__}.{location} called from a thread that is not its loop's; use "
+            f"future.sync_wrap().{location}(...) or loop.call_soon_thread_safe(future.{location}, ...)"
         )
 
 
@@ -266,15 +273,32 @@ class Future(Generic[T]):
         Returns:
             1 if the result was set, 0 if the future was already done.
         """
-        if self._state & DONE:
+        state = self._state
+        if state & DONE:
             return 0
         self._result = result
-        self._complete(RETURN, "set_result_if_pending")
+        loop = self._loop
+        if loop._loop_thread_id != get_ident():
+            self._complete(RETURN, "set_result_if_pending")
+            return 1
+        # `_complete` inlined, as in `set_result`: locks and timers resolve futures this way.
+        self._state = RETURN | (state & SILENCED)
+        callbacks = self._callbacks
+        if callbacks is not None:
+            self._callbacks = None
+            if isinstance(callbacks, list):
+                loop._ready.extend(callbacks)
+            else:
+                loop._ready.append(callbacks)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         return 1
 
     def _store_exception(self, exception: BaseException) -> None:
         self._exception = exception
-        _FAILED.add(self)
+        with _FAILED_LOCK:
+            _FAILED.add(self)
 
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
         """Finish the future with an exception (a class is instantiated).
@@ -436,11 +460,32 @@ class Future(Generic[T]):
     # ---- awaiting -----------------------------------------------------------------------------
 
     def __await__(self) -> Generator[Future[T], None, T]:
+        # A generator, not a hand-written iterator: resuming a generator stays in C, which measured
+        # faster than a Python `__next__` called through the iterator slot.
         if not self._state & DONE:
             yield self
         return self.get_result()
 
     __iter__ = __await__
+
+    def sync_wrap(self) -> FutureWrapperSync[T]:
+        """Return a view of this future for plain threads: `wait()` blocks until it is done.
+
+        State changes made through the view are carried out on the future's loop thread.
+        """
+        from .wrappers import FutureWrapperSync  # the wrappers module imports this one
+
+        return FutureWrapperSync(self)
+
+    def async_wrap(self, loop: EventLoop) -> FutureWrapperAsync[T]:
+        """Return a view of this future that tasks of another loop can await.
+
+        Args:
+            loop: The loop whose tasks will await the view.
+        """
+        from .wrappers import FutureWrapperAsync  # the wrappers module imports this one
+
+        return FutureWrapperAsync(self, loop)
 
     def wait_for_completion(self) -> Awaitable[None]:
         """Wait until the future is done without retrieving its result or exception.
@@ -467,8 +512,9 @@ class Future(Generic[T]):
         """Report an exception nobody retrieved, once; return whether a report was made."""
         state = self._state
         if state & RAISE and not state & QUIET:
-            self._state = state | SILENCED
-            report_error(f"{type(self).__name__} exception was never retrieved: {self!r}", self._exception)
+            message = f"{type(self).__name__} exception was never retrieved: {self!r}"
+            self._state = state | SILENCED  # set before reporting, so each exception is reported once
+            report_error(message, self._exception)
             return True
         return False
 
@@ -498,7 +544,9 @@ def report_unretrieved_exceptions(loop: EventLoop) -> int:
         How many reports were made.
     """
     count = 0
-    for future in list(_FAILED):
+    with _FAILED_LOCK:
+        failed = list(_FAILED)
+    for future in failed:
         if future._loop is loop and future._report_if_unretrieved():
             count += 1
     return count

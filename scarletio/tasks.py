@@ -108,7 +108,11 @@ class Task(Future[T], Generic[T]):
                     if self._state & CANCELLING and result.cancel():
                         self._state &= ~CANCELLING
             else:
-                self._reject_yield(result)
+                divert = getattr(result, "_scarletio_divert_", None)
+                if divert is None:
+                    self._reject_yield(result)
+                else:  # the yielded object takes the coroutine over and queues the task again later
+                    divert(self)
         finally:
             loop.current_task = None
 

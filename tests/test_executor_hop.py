@@ -1,0 +1,131 @@
+"""`enter_executor()`: a task's coroutine continues on an executor thread inside the block."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from scarletio import CancelledError, EventThread, enter_executor, sleep
+
+BACKENDS = ("epoll", "poll")
+
+
+@pytest.fixture(params=BACKENDS)
+def loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
+    event_loop = EventThread(request.param, name=f"hop-{request.param}")
+    yield event_loop
+    event_loop.stop()
+    if event_loop.ident is not None:
+        event_loop.join(5)
+
+
+def test_the_block_runs_on_another_thread_and_returns_to_the_loop_after(loop: EventThread) -> None:
+    async def main() -> list[threading.Thread]:
+        threads = [threading.current_thread()]
+        async with enter_executor():
+            threads.append(threading.current_thread())
+            time.sleep(0.01)
+            threads.append(threading.current_thread())
+        threads.append(threading.current_thread())
+        return threads
+
+    before, inside, inside_again, after = loop.run(main(), timeout=5)
+    assert before is loop and after is loop
+    assert inside is inside_again
+    assert not isinstance(inside, EventThread)
+
+
+def test_the_loop_keeps_running_while_the_block_blocks(loop: EventThread) -> None:
+    ticks: list[int] = []
+
+    async def ticker() -> None:
+        for index in range(5):
+            ticks.append(index)
+            await sleep(0.01)
+
+    async def main() -> int:
+        ticking = loop.create_task(ticker())
+        async with enter_executor():
+            time.sleep(0.15)
+            seen = len(ticks)
+        await ticking
+        return seen
+
+    assert loop.run(main(), timeout=5) == 5
+
+
+def test_awaits_inside_the_block_work_and_propagate_exceptions(loop: EventThread) -> None:
+    async def failing() -> None:
+        await sleep(0.01)
+        raise ValueError("inside")
+
+    async def main() -> tuple[int, str]:
+        async with enter_executor():
+            await sleep(0.01)
+            value = await loop.create_task_thread_safe(_answer())
+            try:
+                await loop.create_task_thread_safe(failing())
+            except ValueError as error:
+                message = str(error)
+        return value, message
+
+    assert loop.run(main(), timeout=5) == (42, "inside")
+
+
+async def _answer() -> int:
+    await sleep(0.01)
+    return 42
+
+
+def test_an_exception_raised_in_the_block_propagates_on_the_loop_thread(loop: EventThread) -> None:
+    async def main() -> threading.Thread:
+        try:
+            async with enter_executor():
+                raise KeyError("boom")
+        except KeyError:
+            return threading.current_thread()
+        raise AssertionError("not raised")
+
+    assert loop.run(main(), timeout=5) is loop
+
+
+def test_cancelling_the_task_delivers_cancellation_inside_the_block_then_outside(loop: EventThread) -> None:
+    seen: list[str] = []
+
+    async def main() -> None:
+        try:
+            async with enter_executor():
+                try:
+                    await sleep(10)
+                except CancelledError:
+                    seen.append(f"inside on {threading.current_thread().name}")
+                    raise
+        except CancelledError:
+            seen.append(f"outside on {threading.current_thread().name}")
+            raise
+
+    async def driver() -> bool:
+        task = loop.create_task(main())
+        await sleep(0.05)
+        task.cancel()
+        await task.wait_for_completion()
+        return task.is_cancelled()
+
+    assert loop.run(driver(), timeout=5) is True
+    assert len(seen) == 2
+    assert seen[0].startswith("inside on scarletio-executor")
+    assert seen[1] == f"outside on {loop.name}"
+
+
+def test_enter_executor_outside_a_task_raises(loop: EventThread) -> None:
+    async def main() -> None:
+        async with enter_executor():
+            pass
+
+    coroutine = main()
+    with pytest.raises(RuntimeError, match="inside a task"):
+        coroutine.send(None)
+    coroutine.close()
