@@ -66,6 +66,7 @@ def test_awaits_inside_the_block_work_and_propagate_exceptions(loop: EventThread
         async with enter_executor():
             await sleep(0.01)
             value = await loop.create_task_thread_safe(_answer())
+            message = "not raised"
             try:
                 await loop.create_task_thread_safe(failing())
             except ValueError as error:
