@@ -20,17 +20,21 @@ import weakref
 from _thread import get_ident
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
-from heapq import heapify, heappop, heappush
-from operator import itemgetter
+from heapq import heappop, heappush
 from types import CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack
 
+from ._loop_timers import collect_due_timers, compact_timers
+from ._loop_io import READ, WRITE, add_watcher, fileno, remove_watcher
+from ._loop_outside import LoopPause, await_any, run_from_outside
+from ._loop_shutdown import shut_down
+from ._loop_states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
 from ._reporting import report_error
-from .abc import Backend, EventMask, Executor, Runnable
+from .abc import Backend, Executor, Runnable
 from .backends import resolve_backend
-from .futures import Future, report_unretrieved_exceptions
+from .futures import Future
 from .handles import Handle, TimerHandle
 from .tasks import Task, _new_task
 
@@ -39,54 +43,24 @@ __all__ = ("EventThread",)
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
-_CREATED = 0
-_RUNNING = 1
-_STOPPING = 2
-_CLOSED = 3
-_STATE_NAMES = ("created", "running", "stopping", "stopped")
+_CREATED = CREATED
+_RUNNING = RUNNING
+_STOPPING = STOPPING
+_CLOSED = CLOSED
 
 DRAIN_BUDGET = 4096
 """Handles one drain may run beyond those ready when it began, before timers and I/O get a turn."""
 
-STOP_GRACE_SECONDS = 2.0
-"""How long `stop()` lets cancelled tasks run their `finally` blocks before giving up on them."""
-
 _BOOTING = object()
 
-_READ = EventMask.READ
-_WRITE = EventMask.WRITE
-_BOTH = EventMask.READ | EventMask.WRITE
-
-
-def _fileno(file: int | Any) -> int:
-    fd = file if isinstance(file, int) else file.fileno()
-    if not isinstance(fd, int) or fd < 0:
-        raise ValueError(f"invalid file descriptor {fd!r}; pass an open file, socket or non-negative integer")
-    return fd
-
-
-_BY_SEQUENCE = itemgetter(1)
-_BY_DEADLINE = itemgetter(0)
-_HANDLE_OF = itemgetter(2)
-
-
-def _sort_timers(entries: list[tuple[float, int, TimerHandle]]) -> None:
-    """Sort timer entries by (deadline, sequence).
-
-    Two stable sorts on plain number keys are several times faster than comparing the tuples.
-    """
-    entries.sort(key=_BY_SEQUENCE)
-    entries.sort(key=_BY_DEADLINE)
+_READ = READ
+_WRITE = WRITE
 
 
 def _check_coroutine(value: object) -> None:
     if not isinstance(value, (Coroutine, GeneratorType)):
         hint = "; call the async function to get one: f() rather than f" if callable(value) else ""
         raise TypeError(f"create_task needs a coroutine, got {value!r}{hint}")
-
-
-async def _await_any(awaitable: Awaitable[T]) -> T:
-    return await awaitable
 
 
 def _copy_outcome(source: Any, target: Future[Any]) -> None:
@@ -143,6 +117,8 @@ class EventThread(threading.Thread):
         self._writers: dict[int, Handle] = {}
         self._tasks: set[Task[Any]] = set()
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
+        # While stopping: the tasks `stop()` must not cancel (again).
+        self._stop_spared: set[Task[Any]] = set()
         self._loop_state = _CREATED
         self._loop_thread_id = 0
         self._state_lock = threading.Lock()
@@ -164,7 +140,7 @@ class EventThread(threading.Thread):
 
     def is_started(self) -> bool:
         """Return whether the loop thread was started (it may have stopped since)."""
-        return self._loop_state != _CREATED or self._booted
+        return self.ident is not None
 
     def is_running(self) -> bool:
         """Return whether the loop runs and accepts new work."""
@@ -189,6 +165,7 @@ class EventThread(threading.Thread):
         if get_ident() == self._loop_thread_id:
             if self._loop_state == _RUNNING:
                 self._loop_state = _STOPPING
+                self._reactor.wakeup()  # the iteration under way must not block in its poll
             return
         with self._state_lock:
             state = self._loop_state
@@ -319,42 +296,6 @@ class EventThread(threading.Thread):
             if handle.when > self._timer_latest:
                 self._timer_latest = handle.when
 
-    def _collect_due_timers(self, current: float) -> None:
-        """Move the timers due at `current` to the ready queue, in deadline order (FIFO on ties)."""
-        timers = self._timers
-        ready = self._ready
-        due: list[tuple[float, int, TimerHandle]]
-        if self._timer_latest <= current:
-            due = timers[:]
-            timers.clear()
-            _sort_timers(due)
-            self._timer_latest = float("-inf")
-        else:
-            # Pop one by one while few are due; once a burst shows (a sixteenth of the heap), one
-            # partition and sort is cheaper than a logarithmic pop per timer.
-            due = []
-            limit = 64 + (len(timers) >> 4)
-            while timers and timers[0][0] <= current:
-                if len(due) == limit:
-                    rest = [entry for entry in timers if entry[0] > current]
-                    burst = [entry for entry in timers if entry[0] <= current]
-                    _sort_timers(burst)
-                    due.extend(burst)
-                    heapify(rest)
-                    timers[:] = rest
-                    break
-                due.append(heappop(timers))
-        ready.extend(map(_HANDLE_OF, due))  # cancelled ones do nothing when run
-
-    def _compact_timers(self) -> None:
-        for entry in self._timers:
-            if entry[2]._cancelled:
-                entry[2]._owner = None
-        timers = [entry for entry in self._timers if not entry[2]._cancelled]
-        heapify(timers)
-        self._timers[:] = timers
-        self._timer_cancelled_count = 0
-
     # ---- futures and tasks --------------------------------------------------------------------
 
     def create_future(self) -> Future[T]:
@@ -383,16 +324,20 @@ class EventThread(threading.Thread):
             self._tasks.add(task)
             self._ready.append(task)
         else:
-            if self._loop_state == _CREATED:
-                self._ensure_started()
-            with self._state_lock:
-                if self._loop_state != _RUNNING:
-                    coroutine.close()
-                    raise self._refuse_stopped("create_task")
-                self._tasks.add(task)
-                self._ready.append(task)
-            self._reactor.wakeup()
+            self._queue_foreign_task(task, coroutine, "create_task")
         return task
+
+    def _queue_foreign_task(self, task: Task[Any], coroutine: Coroutine[Any, Any, object], what: str) -> None:
+        """Queue a new task from a thread that is not the loop's, starting or waking the loop."""
+        if self._loop_state == _CREATED:
+            self._ensure_started()
+        with self._state_lock:
+            if self._loop_state != _RUNNING:
+                coroutine.close()
+                raise self._refuse_stopped(what)
+            self._tasks.add(task)
+            self._ready.append(task)
+        self._reactor.wakeup()
 
     create_task_thread_safe = create_task
 
@@ -418,7 +363,7 @@ class EventThread(threading.Thread):
         if isinstance(awaitable, (Coroutine, GeneratorType)):
             return self.create_task(awaitable)
         if hasattr(awaitable, "__await__"):
-            return self.create_task(_await_any(awaitable))
+            return self.create_task(await_any(awaitable))
         raise TypeError(f"expected a coroutine, a future or an awaitable, got {awaitable!r}")
 
     ensure_future_thread_safe = ensure_future
@@ -490,7 +435,7 @@ class EventThread(threading.Thread):
             The handle the loop queues on readiness.
         """
         self._check_fd_thread("add_reader")
-        return self._add_watcher(_fileno(file), Handle(callback, args), self._readers, self._writers, _READ)
+        return add_watcher(self, fileno(file), Handle(callback, args), self._readers, self._writers, _READ)
 
     def add_writer(self, file: int | Any, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
         """Call `callback(*args)` whenever `file` is writable (or has an error or hang-up).
@@ -506,7 +451,7 @@ class EventThread(threading.Thread):
             The handle the loop queues on readiness.
         """
         self._check_fd_thread("add_writer")
-        return self._add_watcher(_fileno(file), Handle(callback, args), self._writers, self._readers, _WRITE)
+        return add_watcher(self, fileno(file), Handle(callback, args), self._writers, self._readers, _WRITE)
 
     def remove_reader(self, file: int | Any) -> bool:
         """Stop watching `file` for reading.
@@ -518,7 +463,7 @@ class EventThread(threading.Thread):
             Whether a reader was registered.
         """
         self._check_fd_thread("remove_reader")
-        return self._remove_watcher(_fileno(file), self._readers, self._writers, _WRITE)
+        return remove_watcher(self, fileno(file), self._readers, self._writers, _WRITE)
 
     def remove_writer(self, file: int | Any) -> bool:
         """Stop watching `file` for writing.
@@ -530,40 +475,27 @@ class EventThread(threading.Thread):
             Whether a writer was registered.
         """
         self._check_fd_thread("remove_writer")
-        return self._remove_watcher(_fileno(file), self._writers, self._readers, _READ)
-
-    def _add_watcher(
-        self, fd: int, handle: Handle, same: dict[int, Handle], other: dict[int, Handle], mask: EventMask
-    ) -> Handle:
-        previous = same.get(fd)
-        same[fd] = handle
-        if previous is None and fd not in other:
-            self._reactor.register(fd, mask)
-        else:
-            # Always re-arm, even when the mask is unchanged: the descriptor number may belong to a
-            # new file by now, which the kernel's epoll set no longer knows about.
-            if previous is not None:
-                previous.cancel()
-            self._reactor.modify(fd, _BOTH if fd in other else mask)
-        return handle
-
-    def _remove_watcher(self, fd: int, same: dict[int, Handle], other: dict[int, Handle], other_mask: EventMask) -> bool:
-        handle = same.pop(fd, None)
-        if handle is None:
-            return False
-        handle.cancel()
-        if fd in other:
-            self._reactor.modify(fd, other_mask)
-        else:
-            self._reactor.unregister(fd)
-        return True
+        return remove_watcher(self, fileno(file), self._writers, self._readers, _READ)
 
     # ---- the loop -----------------------------------------------------------------------------
 
     if TYPE_CHECKING:
 
         def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:  # type: ignore[override]
-            """See `_run_from_outside`."""
+            """Run `awaitable` on the loop and block the calling thread until it finishes.
+
+            Args:
+                awaitable: A coroutine, future or other awaitable.
+                timeout: Seconds to wait at most; on expiry the task is cancelled.
+
+            Returns:
+                The awaitable's result.
+
+            Raises:
+                RuntimeError: If called on the loop thread, or the loop is stopped.
+                TimeoutError: If the timeout passed; its cause is the task's exception.
+                KeyboardInterrupt: If interrupted while waiting; the task is cancelled first.
+            """
             ...
 
     else:
@@ -577,49 +509,17 @@ class EventThread(threading.Thread):
                 self._booted = True
                 self._main()
                 return None
-            return self._run_from_outside(awaitable, timeout)
+            return run_from_outside(self, awaitable, timeout)
 
-    def _run_from_outside(self, awaitable: Awaitable[T], timeout: float | None) -> T:
-        """Run `awaitable` on the loop and block the calling thread until it finishes.
+    def enter(self) -> LoopPause:
+        """Pause the loop for a `with` block: `with LOOP.enter(): ...` (from another thread).
 
-        Args:
-            awaitable: A coroutine, future or other awaitable.
-            timeout: Seconds to wait at most; on expiry the task is cancelled.
-
-        Returns:
-            The awaitable's result.
+        Inside the block the loop thread waits in a callback, so no callback, timer or task runs.
 
         Raises:
-            RuntimeError: If called on the loop thread, or the loop is stopped.
-            TimeoutError: If the timeout passed; its cause is the task's exception.
-            KeyboardInterrupt: If interrupted while waiting; the task is cancelled first.
+            RuntimeError: If used on the loop thread.
         """
-        if get_ident() == self._loop_thread_id:
-            raise RuntimeError("EventThread.run() should not be called from itself (the loop thread); await it instead")
-        if self._loop_state >= _STOPPING:
-            raise self._refuse_stopped("run")
-        future = self.ensure_future(awaitable)
-        finished = threading.Event()
-        self.call_soon(future.add_done_callback, lambda _: finished.set())
-        try:
-            if finished.wait(timeout):
-                return future.get_result()
-        except BaseException as interrupt:
-            if not finished.is_set():
-                interrupt.__cause__ = self._cancel_from_outside(future, finished)
-            raise
-        error = TimeoutError(f"EventThread.run() timed out after {timeout} seconds; the task was cancelled")
-        raise error from self._cancel_from_outside(future, finished)
-
-    def _cancel_from_outside(self, future: Future[Any], finished: threading.Event) -> BaseException | None:
-        """Cancel `future` from a foreign thread and briefly wait; return its exception if it finished."""
-        try:
-            self.call_soon(future.cancel)
-        except RuntimeError:
-            pass
-        if finished.wait(0.1):
-            return future.get_exception()
-        return None
+        return LoopPause(self)
 
     def _main(self) -> None:
         self._loop_thread_id = get_ident()
@@ -628,7 +528,7 @@ class EventThread(threading.Thread):
             while self._loop_state == _RUNNING:
                 self._run_iteration(None)
         finally:
-            self._shutdown()
+            shut_down(self)
 
     def _run_iteration(self, longest_wait: float | None) -> None:
         ready = self._ready
@@ -636,10 +536,10 @@ class EventThread(threading.Thread):
         now = self._clock.now
         if timers:
             if self._timer_cancelled_count > 256 and self._timer_cancelled_count * 2 > len(timers):
-                self._compact_timers()
+                compact_timers(self)
             current = now()
-            if timers[0][0] <= current:
-                self._collect_due_timers(current)
+            if timers and timers[0][0] <= current:
+                collect_due_timers(self, current)
         budget = len(ready)
         if budget:
             if budget < DRAIN_BUDGET:
@@ -665,8 +565,14 @@ class EventThread(threading.Thread):
                     timeout = 0.0
             else:
                 timeout = None
-            if longest_wait is not None and (timeout is None or timeout > longest_wait):
-                timeout = longest_wait
+            if longest_wait is not None:
+                # Stopping: wait boundedly for cancelled tasks, but not at all once none is left, nor
+                # while a task that appeared meanwhile still has to be cancelled.
+                tasks = self._tasks
+                if not tasks or not tasks <= self._stop_spared:
+                    timeout = 0.0
+                elif timeout is None or timeout > longest_wait:
+                    timeout = longest_wait
         events = self._reactor.poll(timeout)
         if events:
             readers = self._readers
@@ -681,49 +587,6 @@ class EventThread(threading.Thread):
                     if writer is not None:
                         ready.append(writer)
 
-    # ---- stopping -----------------------------------------------------------------------------
-
-    def _run_down(self, deadline: float) -> None:
-        """Iterate until no task is left or `deadline` passes, cancelling tasks that appear."""
-        cancelled: set[Task[Any]] = set()
-        now = self._clock.now
-        while self._tasks or self._ready:
-            for task in list(self._tasks):
-                if task not in cancelled:
-                    cancelled.add(task)
-                    task.cancel()
-            remaining = deadline - now()
-            if remaining <= 0.0:
-                break
-            self._run_iteration(remaining)
-
-    def _shutdown(self) -> None:
-        with self._state_lock:
-            self._loop_state = _STOPPING
-        try:
-            deadline = self._clock.now() + STOP_GRACE_SECONDS
-            self._run_down(deadline)
-            self.shutdown_async_generators()
-            self._run_down(deadline)
-            if self._tasks:
-                names = ", ".join(repr(task) for task in self._tasks)
-                report_error(f"{len(self._tasks)} task(s) ignored cancellation while the loop stopped: {names}")
-            report_unretrieved_exceptions(self)
-        except BaseException as error:
-            report_error(f"event loop {self.name!r} failed while stopping", error)
-        finally:
-            with self._state_lock:
-                self._loop_state = _CLOSED
-            executor = self._executor
-            if executor is not None:
-                executor.shutdown(wait=True)
-            self._reactor.close()
-            self._ready.clear()
-            self._timers.clear()
-            self._readers.clear()
-            self._writers.clear()
-            sys.set_asyncgen_hooks(firstiter=None, finalizer=None)
-
     # ---- asynchronous generators ----------------------------------------------------------------
 
     def _asyncgen_firstiter(self, generator: AsyncGenerator[Any, Any]) -> None:
@@ -731,7 +594,9 @@ class EventThread(threading.Thread):
 
     def _asyncgen_finalizer(self, generator: AsyncGenerator[Any, Any]) -> None:
         self._asyncgens.discard(generator)
-        if self._loop_state != _CLOSED:
+        if self._loop_state == _STOPPING and get_ident() == self._loop_thread_id:
+            self._create_task_during_stop(generator.aclose())
+        elif self._loop_state != _CLOSED:
             try:
                 self.create_task(generator.aclose())
             except RuntimeError:
@@ -754,13 +619,15 @@ class EventThread(threading.Thread):
     def _create_task_during_stop(self, coroutine: Coroutine[Any, Any, object]) -> Task[object]:
         task = _new_task(self, coroutine)
         self._tasks.add(task)
+        if self._loop_state == _STOPPING:
+            self._stop_spared.add(task)  # closing a generator: stop() lets it finish
         self._ready.append(task)
         return task
 
     def __repr__(self) -> str:
         daemon = ", daemon = True" if self.daemon else ""
         return (
-            f"<{type(self).__name__} {self.name}, state = {_STATE_NAMES[self._loop_state]}{daemon}, "
+            f"<{type(self).__name__} {self.name}, state = {STATE_NAMES[self._loop_state]}{daemon}, "
             f"backend = {self.backend.name}, ident = {self.ident}>"
         )
 

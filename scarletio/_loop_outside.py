@@ -1,0 +1,110 @@
+"""How other threads use an `EventThread`: `LOOP.run(...)` and `LOOP.enter()` (core layer).
+
+A foreign thread never touches the loop's state directly: it queues work (which wakes the loop) and
+waits on a `threading.Event` that a done-callback sets on the loop thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from _thread import get_ident
+from collections.abc import Awaitable, Coroutine
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, final
+
+from ._loop_states import STOPPING
+from .futures import Future
+from .tasks import _new_task
+
+if TYPE_CHECKING:
+    from .event_thread import EventThread
+
+__all__ = ("LoopPause", "run_from_outside")
+
+T = TypeVar("T")
+
+CANCELLATION_GRACE_SECONDS = 0.1
+"""How long `LOOP.run` waits for a cancelled task to finish, to chain its exception as the cause."""
+
+
+async def await_any(awaitable: Awaitable[T]) -> T:
+    """Await `awaitable` (wraps objects with `__await__` into a coroutine)."""
+    return await awaitable
+
+
+def run_from_outside(loop: EventThread, awaitable: Awaitable[T], timeout: float | None) -> T:
+    """Run `awaitable` on `loop` and block the calling thread until it finishes (see `EventThread.run`)."""
+    if get_ident() == loop._loop_thread_id:
+        raise RuntimeError("EventThread.run() should not be called from itself (the loop thread); await it instead")
+    if loop._loop_state >= STOPPING:
+        if isinstance(awaitable, Coroutine):
+            awaitable.close()
+        raise loop._refuse_stopped("run")
+    finished = threading.Event()
+    future: Future[T]
+    if isinstance(awaitable, Future) or not hasattr(awaitable, "__await__"):
+        future = loop.ensure_future(awaitable)
+        loop.call_soon(future.add_done_callback, lambda _: finished.set())
+    else:
+        # Subscribe before the task is queued: once queued, the loop may finish it, or stop (the
+        # coroutine may call `stop()`), before a callback scheduled from here would get in.
+        coroutine = awaitable if isinstance(awaitable, Coroutine) else await_any(awaitable)
+        task = _new_task(loop, coroutine)
+        task.add_done_callback(lambda _: finished.set())
+        loop._queue_foreign_task(task, coroutine, "run")
+        future = task
+    try:
+        if finished.wait(timeout):
+            return future.get_result()
+    except BaseException as interrupt:
+        if not finished.is_set():
+            interrupt.__cause__ = cancel_from_outside(loop, future, finished)
+        raise
+    error = TimeoutError(f"EventThread.run() timed out after {timeout} seconds; the task was cancelled")
+    raise error from cancel_from_outside(loop, future, finished)
+
+
+def cancel_from_outside(loop: EventThread, future: Future[Any], finished: threading.Event) -> BaseException | None:
+    """Cancel `future` from a foreign thread and briefly wait; return its exception if it finished."""
+    try:
+        loop.call_soon(future.cancel)
+    except RuntimeError:
+        pass
+    if finished.wait(CANCELLATION_GRACE_SECONDS):
+        return future.get_exception()
+    return None
+
+
+@final
+class LoopPause:
+    """`with LOOP.enter():` parks the loop thread inside a callback for the duration of the block.
+
+    Nothing runs on the loop meanwhile (no callbacks, timers or tasks), so the block may touch the
+    loop's objects as if it were the loop thread.
+    """
+
+    __slots__ = ("_loop", "_parked", "_release")
+
+    def __init__(self, loop: EventThread) -> None:
+        self._loop = loop
+        self._parked = threading.Event()
+        self._release = threading.Event()
+
+    def _park(self) -> None:
+        self._parked.set()
+        self._release.wait()
+
+    def __enter__(self) -> EventThread:
+        if get_ident() == self._loop._loop_thread_id:
+            raise RuntimeError("loop.enter() cannot be used on the loop thread itself; it would wait for itself")
+        self._loop.call_soon(self._park)
+        self._parked.wait()
+        return self._loop
+
+    def __exit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._release.set()

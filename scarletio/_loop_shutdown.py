@@ -1,0 +1,74 @@
+"""How an `EventThread` stops (core layer).
+
+`stop()` ends the loop's main iterations; then, on the loop thread, the pending tasks are cancelled and
+given a bounded time to run their `finally` blocks, open asynchronous generators are closed,
+unretrieved exceptions are reported, the executor is shut down and the reactor closed. Afterwards
+the loop refuses new work.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from ._loop_states import CLOSED, STOPPING
+from ._reporting import report_error
+from .futures import report_unretrieved_exceptions
+
+if TYPE_CHECKING:
+    from .event_thread import EventThread
+
+__all__ = ("STOP_GRACE_SECONDS", "shut_down")
+
+STOP_GRACE_SECONDS = 2.0
+"""How long `stop()` lets cancelled tasks run their `finally` blocks before giving up on them."""
+
+
+def run_down(loop: EventThread, deadline: float) -> None:
+    """Iterate until no task is left or `deadline` passes, cancelling tasks that appear.
+
+    Tasks in `_stop_spared` (cancelled already, or closing an async generator) are left alone.
+    """
+    spared = loop._stop_spared
+    now = loop._clock.now
+    while loop._tasks or loop._ready:
+        for task in list(loop._tasks):
+            if task not in spared:
+                spared.add(task)
+                task.cancel()
+        remaining = deadline - now()
+        if remaining <= 0.0:
+            break
+        loop._run_iteration(remaining)
+
+
+def shut_down(loop: EventThread) -> None:
+    """Finish a stopping loop on its own thread (see the module docstring)."""
+    with loop._state_lock:
+        loop._loop_state = STOPPING
+    try:
+        deadline = loop._clock.now() + STOP_GRACE_SECONDS
+        run_down(loop, deadline)
+        loop.shutdown_async_generators()
+        run_down(loop, deadline)
+        if loop._tasks:
+            names = ", ".join(repr(task) for task in loop._tasks)
+            report_error(f"{len(loop._tasks)} task(s) ignored cancellation while the loop stopped: {names}")
+        report_unretrieved_exceptions(loop)
+    except BaseException as error:
+        report_error(f"event loop {loop.name!r} failed while stopping", error)
+    finally:
+        with loop._state_lock:
+            loop._loop_state = CLOSED
+        executor = loop._executor
+        if executor is not None:
+            executor.shutdown(wait=True)
+        loop._reactor.close()
+        loop._ready.clear()
+        loop._timers.clear()
+        loop._readers.clear()
+        loop._writers.clear()
+        loop._stop_spared.clear()
+        sys.set_asyncgen_hooks(firstiter=None, finalizer=None)
+        # A later thread may get this thread's ident; it must not pass for the loop thread.
+        loop._loop_thread_id = 0
