@@ -1,0 +1,51 @@
+"""Fixtures shared by the scheduler test modules: a fresh loop per real backend, captured error reports.
+
+Import the fixtures by name into a test module (`from _fixtures import loop, reports`); pytest then
+finds them there. Not a conftest: that one belongs to the whole suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from scarletio._reporting import get_error_reporter, set_error_reporter
+from scarletio.event_thread import EventThread
+
+__all__ = ("BACKENDS", "Reports", "loop", "reports", "run")
+
+T = TypeVar("T")
+
+BACKENDS = ("epoll", "poll")
+"""The real backends every scheduler test runs on."""
+
+Reports = list[tuple[str, BaseException | None]]
+"""What the error reporter received: one (message, exception) pair per report."""
+
+
+@pytest.fixture(params=BACKENDS)
+def loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
+    """A new, not yet started loop on one backend; stopped and joined after the test."""
+    loop = EventThread(request.param)
+    yield loop
+    loop.stop()
+    if loop.ident is not None:  # a test that never used the loop never started its thread
+        loop.join(5)
+        assert not loop.is_alive(), f"{loop!r} did not end within 5 seconds of stop()"
+
+
+@pytest.fixture
+def reports() -> Iterator[Reports]:
+    """Capture every error report made during the test instead of logging it."""
+    previous = get_error_reporter()
+    captured: Reports = []
+    set_error_reporter(lambda message, exception: captured.append((message, exception)))
+    yield captured
+    set_error_reporter(previous)
+
+
+def run(loop: EventThread, coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` on `loop` from the test's thread, failing instead of hanging."""
+    return loop.run(coroutine, timeout=5)
