@@ -1,0 +1,172 @@
+"""Every runnable example of the original README, run as a program on each real backend.
+
+The examples live verbatim in `examples/readme/`. Each runs in its own interpreter with
+`SCARLETIO_BACKEND` set; the test checks the exact output and when each line appeared, measured from the
+moment the example's own code starts (a launcher marks it on standard error, after interpreter startup).
+The programs run concurrently in a small pool, so the whole module takes about as long as the slowest one.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "readme"
+BACKENDS = ("epoll", "poll")
+LATE_BY_AT_MOST = 0.6
+"""Seconds a line may appear after its due time (process scheduling on a busy two-core machine)."""
+
+LAUNCHER = (
+    "import runpy, sys\n"
+    "sys.stderr.write('@start\\n'); sys.stderr.flush()\n"
+    "runpy.run_path(sys.argv[1], run_name='__main__')\n"
+)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What one example prints: (text or regular expression, seconds after start) per line."""
+
+    lines: tuple[tuple[str, float], ...]
+    regex: bool = False
+    interrupt_after_lines: int = 0
+
+
+EXPECTED: dict[str, Expected] = {
+    "01_run": Expected((("hello", 0.0), ("world", 1.0))),
+    "02_loop_run": Expected((("hello", 0.0), ("world", 1.0))),
+    "03_task": Expected((("hello", 1.0),)),
+    "04_tasks": Expected((("hello", 1.0), ("world", 2.0))),
+    "05_task_group": Expected((("hello", 1.0), ("world", 2.0))),
+    "06_task_cancellation": Expected((("world", 2.0),)),
+    "07_sleep_forever": Expected(
+        ((r"\d\d:\d\d:\d\d", 0.0), (r"\d\d:\d\d:\d\d", 4.0)), regex=True, interrupt_after_lines=2
+    ),
+    "08_sleep_in_task_group": Expected((("hello", 1.0), ("world", 2.0))),
+    "09_skip_ready_cycle": Expected((("hello", 0.0), ("world", 0.0))),
+    "10_skip_poll_cycle": Expected((("hello", 0.0), ("world", 0.0))),
+    "11_apply_timeout": Expected((("TIMEOUT!", 1.0),)),
+    "12_repeat_timeout": Expected((("hi", 2.0), ("hi", 6.0), ("TIMEOUT!", 11.0))),
+    "13_enter_executor": Expected(
+        (
+            (r"before entering: (\d+)", 0.0),
+            (r"after entering: (\d+)", 0.0),
+            (r"before exiting: (\d+)", 2.0),
+            (r"after exiting: (\d+)", 2.0),
+        ),
+        regex=True,
+    ),
+    "14_create_task_thread_safe": Expected((("hello", 1.0), ("world", 2.0))),
+    "15_lock": Expected((("hello", 1.0), ("world", 2.0), ("hello world", 4.0))),
+    "16_scarlet_lock": Expected((("hello", 1.0), ("world", 1.0), ("hello world", 3.0))),
+    "17_event": Expected((("hello", 2.0), ("world", 2.0))),
+}
+
+
+@dataclass
+class Outcome:
+    """What a run of an example produced."""
+
+    lines: list[tuple[str, float]] = field(default_factory=list)
+    stderr: str = ""
+    return_code: int | None = None
+    total: float = 0.0
+
+
+def run_example(name: str, backend: str) -> Outcome:
+    """Run one example, timestamping each output line relative to the example's start."""
+    expected = EXPECTED[name]
+    environment = dict(os.environ, SCARLETIO_BACKEND=backend, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, str(EXAMPLES / f"{name}.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+        cwd=ROOT,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    outcome = Outcome()
+    watchdog = threading.Timer(expected.lines[-1][1] + 10.0, process.kill)
+    watchdog.start()
+    try:
+        marker = process.stderr.readline()
+        started = time.monotonic()
+        assert marker == "@start\n", marker
+        for line in process.stdout:
+            outcome.lines.append((line.rstrip("\n"), time.monotonic() - started))
+            if expected.interrupt_after_lines and len(outcome.lines) == expected.interrupt_after_lines:
+                process.send_signal(signal.SIGINT)
+        outcome.return_code = process.wait(timeout=20)
+        outcome.total = time.monotonic() - started
+        outcome.stderr = marker + process.stderr.read()
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
+    return outcome
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> Iterator[dict[tuple[str, str], concurrent.futures.Future[Outcome]]]:
+    """Start every example on every backend, longest first, a few at a time."""
+    order = sorted(EXPECTED, key=lambda name: -EXPECTED[name].lines[-1][1])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        yield {
+            (name, backend): pool.submit(run_example, name, backend) for name in order for backend in BACKENDS
+        }
+
+
+def check_lines(expected: Expected, outcome: Outcome) -> list[re.Match[str]]:
+    """Assert the printed lines and their timing; return the regex matches (if any)."""
+    printed = [text for text, _ in outcome.lines]
+    matches: list[re.Match[str]] = []
+    if expected.regex:
+        assert len(printed) == len(expected.lines), printed
+        for (pattern, _), text in zip(expected.lines, printed):
+            match = re.fullmatch(pattern, text)
+            assert match is not None, f"{text!r} does not match {pattern!r}"
+            matches.append(match)
+    else:
+        assert printed == [text for text, _ in expected.lines], outcome.stderr
+    for (_, due), (text, seen) in zip(expected.lines, outcome.lines):
+        assert due - 0.02 <= seen <= due + LATE_BY_AT_MOST, f"{text!r} printed at {seen:.3f} s, due at {due} s"
+    return matches
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_readme_example_prints_what_the_readme_says_on_time(
+    name: str, backend: str, outcomes: dict[tuple[str, str], concurrent.futures.Future[Outcome]]
+) -> None:
+    expected = EXPECTED[name]
+    outcome = outcomes[name, backend].result(timeout=60)
+    matches = check_lines(expected, outcome)
+    if expected.interrupt_after_lines:
+        assert outcome.return_code != 0
+        assert "KeyboardInterrupt" in outcome.stderr
+        assert outcome.total < outcome.lines[-1][1] + 2.0, "the program did not exit promptly after Ctrl-C"
+        return
+    assert outcome.return_code == 0, outcome.stderr
+    assert outcome.stderr == "@start\n", outcome.stderr
+    assert outcome.total < expected.lines[-1][1] + 1.5, f"the program took {outcome.total:.2f} s to exit"
+    if name == "13_enter_executor":
+        loop_thread, executor_thread, executor_again, loop_again = (int(match.group(1)) for match in matches)
+        assert loop_thread == loop_again
+        assert executor_thread == executor_again
+        assert loop_thread != executor_thread

@@ -1,0 +1,200 @@
+"""Cross-thread wrappers: `future.sync_wrap()` from plain threads, `future.async_wrap(loop)` from other loops."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from scarletio import CancelledError, EventThread, Future, sleep
+from scarletio.wrappers import FutureWrapperAsync, FutureWrapperSync
+
+BACKENDS = ("epoll", "poll")
+
+
+@pytest.fixture(params=BACKENDS)
+def loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
+    event_loop = EventThread(request.param, name=f"wrapped-{request.param}")
+    yield event_loop
+    event_loop.stop()
+    if event_loop.ident is not None:
+        event_loop.join(5)
+
+
+@pytest.fixture
+def other_loop() -> Iterator[EventThread]:
+    event_loop = EventThread(name="other")
+    yield event_loop
+    event_loop.stop()
+    if event_loop.ident is not None:
+        event_loop.join(5)
+
+
+async def answer_after(delay: float, value: int) -> int:
+    await sleep(delay)
+    return value
+
+
+async def fail_after(delay: float) -> int:
+    await sleep(delay)
+    raise ValueError("failed")
+
+
+def test_sync_wrap_wait_returns_the_result_of_a_task_created_from_another_thread(loop: EventThread) -> None:
+    task = loop.create_task_thread_safe(answer_after(0.01, 7))
+    assert task.sync_wrap().wait() == 7
+
+
+def test_sync_wrap_wait_reraises_the_task_exception(loop: EventThread) -> None:
+    task = loop.create_task_thread_safe(fail_after(0.01))
+    with pytest.raises(ValueError, match="^failed$"):
+        task.sync_wrap().wait()
+
+
+def test_sync_wrap_wait_timeout_raises_and_leaves_the_task_running(loop: EventThread) -> None:
+    task = loop.create_task_thread_safe(answer_after(0.2, 3))
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        task.sync_wrap().wait(0.05)
+    assert 0.04 <= time.monotonic() - started < 0.2
+    assert not task.is_done()
+    assert task.sync_wrap().wait(2) == 3
+
+
+def test_sync_wrap_wait_with_propagation_cancels_the_task_and_chains_the_cause(loop: EventThread) -> None:
+    task = loop.create_task_thread_safe(answer_after(5, 3))
+    with pytest.raises(TimeoutError) as caught:
+        task.sync_wrap().wait(0.05, propagate_cancellation=True)
+    assert isinstance(caught.value.__cause__, CancelledError)
+    assert task.is_cancelled()
+
+
+def test_sync_wrap_wait_for_completion_reports_whether_it_finished_without_raising(loop: EventThread) -> None:
+    slow = loop.create_task_thread_safe(answer_after(5, 1))
+    failing = loop.create_task_thread_safe(fail_after(0.01))
+    assert slow.sync_wrap().wait_for_completion(0.02) is False
+    assert failing.sync_wrap().wait_for_completion(2) is True
+    assert isinstance(failing.get_exception(), ValueError)
+    slow.sync_wrap().cancel()
+
+
+def test_sync_wrap_wait_on_the_loop_thread_refuses_instead_of_deadlocking(loop: EventThread) -> None:
+    async def main() -> str:
+        future: Future[int] = loop.create_future()
+        try:
+            future.sync_wrap().wait()
+        except RuntimeError as error:
+            return str(error)
+        return "no error"
+
+    assert "deadlock" in loop.run(main(), timeout=5)
+
+
+def test_sync_wrap_forwards_state_changes_to_the_loop_thread(loop: EventThread) -> None:
+    future: Future[int] = loop.run(_make_future(loop), timeout=5)
+    wrapper = future.sync_wrap()
+    assert isinstance(wrapper, FutureWrapperSync)
+    assert wrapper.is_pending()
+    assert wrapper.set_result_if_pending(5) == 1
+    assert wrapper.set_result_if_pending(6) == 0
+    assert wrapper.is_done()
+    assert wrapper.get_result() == 5
+    assert wrapper.cancel() == 0
+
+
+def test_sync_wrap_cancel_from_another_thread_wakes_an_awaiting_task(loop: EventThread) -> None:
+    future: Future[int] = loop.run(_make_future(loop), timeout=5)
+    seen: list[str] = []
+
+    async def waiter() -> None:
+        try:
+            await future
+        except CancelledError:
+            seen.append("cancelled")
+
+    task = loop.create_task_thread_safe(waiter())
+    time.sleep(0.02)
+    assert future.sync_wrap().cancel() == 1
+    task.sync_wrap().wait(2)
+    assert seen == ["cancelled"]
+
+
+async def _make_future(loop: EventThread) -> Future[int]:
+    return loop.create_future()
+
+
+def test_direct_set_result_from_a_foreign_thread_names_the_thread_safe_way(loop: EventThread) -> None:
+    future: Future[int] = loop.run(_make_future(loop), timeout=5)
+    with pytest.raises(RuntimeError, match="call_soon_thread_safe"):
+        future.set_result(1)
+    assert future.is_pending()
+
+
+def test_async_wrap_lets_another_loop_await_the_result(loop: EventThread, other_loop: EventThread) -> None:
+    task = loop.create_task_thread_safe(answer_after(0.02, 11))
+
+    async def on_other() -> tuple[int, str]:
+        wrapper = task.async_wrap(other_loop)
+        assert isinstance(wrapper, FutureWrapperAsync)
+        value = await wrapper
+        return value, threading.current_thread().name
+
+    assert other_loop.run(on_other(), timeout=5) == (11, "other")
+
+
+def test_async_wrap_propagates_the_exception_to_the_other_loop(loop: EventThread, other_loop: EventThread) -> None:
+    task = loop.create_task_thread_safe(fail_after(0.01))
+
+    async def on_other() -> int:
+        return await task.async_wrap(other_loop)
+
+    with pytest.raises(ValueError, match="^failed$"):
+        other_loop.run(on_other(), timeout=5)
+
+
+def test_async_wrap_wait_with_timeout_raises_and_can_propagate(loop: EventThread, other_loop: EventThread) -> None:
+    task = loop.create_task_thread_safe(answer_after(5, 1))
+
+    async def on_other() -> bool:
+        try:
+            await task.async_wrap(other_loop).wait(0.05, propagate_cancellation=True)
+        except TimeoutError:
+            return True
+        return False
+
+    assert other_loop.run(on_other(), timeout=5) is True
+    assert task.sync_wrap().wait_for_completion(2)
+    assert task.is_cancelled()
+
+
+def test_async_wrap_wait_for_completion_does_not_raise(loop: EventThread, other_loop: EventThread) -> None:
+    task = loop.create_task_thread_safe(fail_after(0.01))
+
+    async def on_other() -> bool:
+        return await task.async_wrap(other_loop).wait_for_completion()
+
+    assert other_loop.run(on_other(), timeout=5) is True
+    assert isinstance(task.get_exception(), ValueError)
+
+
+def test_loop_enter_pauses_the_loop_inside_the_block(loop: EventThread) -> None:
+    ticks: list[float] = []
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(time.monotonic())
+            await sleep(0.005)
+
+    task = loop.create_task_thread_safe(ticker())
+    time.sleep(0.05)
+    with loop.enter():
+        entered = time.monotonic()
+        time.sleep(0.1)
+        left = time.monotonic()
+    time.sleep(0.05)
+    task.sync_wrap().cancel()
+    inside = [tick for tick in ticks if entered <= tick <= left]
+    assert inside == []
+    assert any(tick > left for tick in ticks), "the loop did not resume after the block"
