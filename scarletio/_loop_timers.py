@@ -10,7 +10,7 @@ from heapq import heapify, heappop
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from .handles import TimerHandle
+from .handles import TimerEntry
 
 if TYPE_CHECKING:
     from .event_thread import EventThread
@@ -22,7 +22,7 @@ _BY_DEADLINE = itemgetter(0)
 _HANDLE_OF = itemgetter(2)
 
 
-def _sort_timers(entries: list[tuple[float, int, TimerHandle]]) -> None:
+def _sort_timers(entries: list[tuple[float, int, TimerEntry]]) -> None:
     """Sort timer entries by (deadline, sequence).
 
     Two stable sorts on plain number keys are several times faster than comparing the tuples.
@@ -35,7 +35,7 @@ def collect_due_timers(loop: EventThread, current: float) -> None:
     """Move the timers due at `current` to the ready queue, in deadline order (FIFO on ties)."""
     timers = loop._timers
     ready = loop._ready
-    due: list[tuple[float, int, TimerHandle]]
+    due: list[tuple[float, int, TimerEntry]]
     if loop._timer_latest <= current:
         due = timers[:]
         timers.clear()

@@ -35,7 +35,7 @@ from ._reporting import report_error
 from .abc import Backend, Executor, Runnable
 from .backends import resolve_backend
 from .futures import Future
-from .handles import Handle, TimerHandle
+from .handles import Handle, TimerEntry, TimerHandle
 from .tasks import Task, _new_task
 
 __all__ = ("EventThread",)
@@ -109,7 +109,7 @@ class EventThread(threading.Thread):
         self._now = self._clock.now
         self._executor: Executor | None = None
         self._ready: deque[Runnable] = deque()
-        self._timers: list[tuple[float, int, TimerHandle]] = []
+        self._timers: list[tuple[float, int, TimerEntry]] = []
         self._timer_sequence = 0
         self._timer_cancelled_count = 0
         self._timer_latest = float("-inf")
@@ -289,7 +289,14 @@ class EventThread(threading.Thread):
 
     call_after_thread_safe = call_after
 
-    def _push_timer(self, handle: TimerHandle) -> None:
+    def _add_timer(self, entry: TimerEntry) -> None:
+        """Put a timer entry into the heap (from any thread)."""
+        if self._loop_thread_id == get_ident():
+            self._push_timer(entry)
+        else:
+            self._enqueue_foreign(Handle(self._push_timer, (entry,)), "sleep")
+
+    def _push_timer(self, handle: TimerEntry) -> None:
         if not handle._cancelled:
             self._timer_sequence = sequence = self._timer_sequence + 1
             heappush(self._timers, (handle.when, sequence, handle))

@@ -464,6 +464,8 @@ class Future(Generic[T]):
         # faster than a Python `__next__` called through the iterator slot.
         if not self._state & DONE:
             yield self
+        if self._state & RETURN:  # the common case, without a method call
+            return self._result
         return self.get_result()
 
     __iter__ = __await__

@@ -14,7 +14,7 @@ from typing_extensions import Unpack, TypeVarTuple
 
 from .abc import Cancellable, Runnable
 
-__all__ = ("Handle", "TimerHandle")
+__all__ = ("Handle", "TimerEntry", "TimerHandle", "TimerOwner")
 
 Ts = TypeVarTuple("Ts")
 
@@ -51,8 +51,22 @@ class Handle(Runnable, Cancellable):
         return f"<{type(self).__name__} {self._callback!r}{state}>"
 
 
-class _TimerOwner(Protocol):
+class TimerOwner(Protocol):
     _timer_cancelled_count: int
+
+
+class TimerEntry(Runnable, Protocol):
+    """What the loop's timer heap holds: a `TimerHandle`, or a future that is its own timer.
+
+    `_cancelled` tells that running it would do nothing; `_owner` is the loop while the entry is in the
+    heap (it counts cancelled entries to know when to compact the heap) and `None` afterwards.
+    """
+
+    when: float
+    _owner: TimerOwner | None
+
+    @property
+    def _cancelled(self) -> bool: ...
 
 
 @final
@@ -67,13 +81,13 @@ class TimerHandle(Handle):
     __slots__ = ("_owner", "when")
 
     def __init__(
-        self, when: float, callback: Callable[[Unpack[Ts]], object], args: tuple[Unpack[Ts]], owner: _TimerOwner
+        self, when: float, callback: Callable[[Unpack[Ts]], object], args: tuple[Unpack[Ts]], owner: TimerOwner
     ) -> None:
         self._callback = callback
         self._args = args
         self._cancelled = False
         self.when = when
-        self._owner: _TimerOwner | None = owner
+        self._owner: TimerOwner | None = owner
 
     def _run(self) -> None:
         owner = self._owner

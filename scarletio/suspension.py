@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import types
 from collections.abc import Awaitable, Generator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, final
 
 from .event_thread import EventThread
 from .exceptions import CancelledError
-from .futures import RETURN, Future
+from .futures import DONE, RETURN, Future
+from .handles import TimerOwner
 from .toplevel import get_event_loop
 
 __all__ = ("shield", "skip_poll_cycle", "skip_ready_cycle", "sleep")
@@ -31,13 +32,56 @@ def sleep(delay: float, loop: EventThread | None = None) -> Future[None]:
     """
     if loop is None:
         loop = get_event_loop()
-    future: Future[None] = Future(loop)
     if delay <= 0.0:
+        future: Future[None] = Future(loop)
         future._result = None
         future._state = RETURN
-    else:
-        future._timer = loop.call_at(loop.time() + delay, future.set_result_if_pending, None)
-    return future
+        return future
+    sleeper = _Sleep(loop, loop.time() + delay)
+    loop._add_timer(sleeper)
+    return sleeper
+
+
+@final
+class _Sleep(Future[None]):
+    """The future `sleep` returns: it sits in the loop's timer heap itself (no separate timer handle).
+
+    A sleeping task costs a coroutine, a task and this future; cancelling the future leaves a dead
+    heap entry that the loop counts (and compacts away once most of the heap is dead).
+    """
+
+    __slots__ = ("_owner", "when")
+
+    def __init__(self, loop: EventThread, when: float) -> None:
+        Future.__init__(self, loop)
+        self.when = when
+        self._owner: TimerOwner | None = loop
+
+    @property
+    def _cancelled(self) -> bool:
+        return bool(self._state & DONE)
+
+    def _run(self) -> None:  # the deadline came
+        owner = self._owner
+        self._owner = None
+        if not self._state & DONE:
+            self.set_result(None)
+        elif owner is not None and owner._timer_cancelled_count > 0:
+            owner._timer_cancelled_count -= 1
+
+    def _count_dead_entry(self, changed: int) -> int:
+        owner = self._owner
+        if changed and owner is not None:
+            owner._timer_cancelled_count += 1
+        return changed
+
+    def cancel(self) -> int:
+        """Cancel the sleep (its heap entry goes dead); see `Future.cancel`."""
+        return self._count_dead_entry(Future.cancel(self))
+
+    def cancel_with(self, exception: BaseException | type[BaseException]) -> int:
+        """Cancel the sleep with `exception`; see `Future.cancel_with`."""
+        return self._count_dead_entry(Future.cancel_with(self, exception))
 
 
 @types.coroutine

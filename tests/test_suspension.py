@@ -118,7 +118,7 @@ def test_a_cancelled_sleep_raises_cancelled_error_in_its_awaiter(loop: EventThre
 
 def test_sleep_on_a_stopped_loop_raises_runtime_error(loop: EventThread) -> None:
     loop.stop()
-    with pytest.raises(RuntimeError, match=r"^cannot call_at: event loop .* is stopped"):
+    with pytest.raises(RuntimeError, match=r"^cannot sleep: event loop .* is stopped"):
         sleep(0.1, loop)
 
 
