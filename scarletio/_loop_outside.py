@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
 from ._loop_states import STOPPING
+from ._thread_signal import ThreadSignal
 from .futures import Future
 from .tasks import _new_task
 
@@ -40,17 +41,17 @@ def run_from_outside(loop: EventThread, awaitable: Awaitable[T], timeout: float 
         if isinstance(awaitable, Coroutine):
             awaitable.close()
         raise loop._refuse_stopped("run")
-    finished = threading.Event()
+    finished = ThreadSignal()
     future: Future[T]
     if isinstance(awaitable, Future) or not hasattr(awaitable, "__await__"):
         future = loop.ensure_future(awaitable)
-        loop.call_soon(future.add_done_callback, lambda _: finished.set())
+        loop.call_soon(future.add_done_callback, finished.set)
     else:
         # Subscribe before the task is queued: once queued, the loop may finish it, or stop (the
         # coroutine may call `stop()`), before a callback scheduled from here would get in.
         coroutine = awaitable if isinstance(awaitable, Coroutine) else await_any(awaitable)
         task = _new_task(loop, coroutine)
-        task.add_done_callback(lambda _: finished.set())
+        task.add_done_callback(finished.set)
         loop._queue_foreign_task(task, coroutine, "run")
         future = task
     try:
@@ -64,7 +65,7 @@ def run_from_outside(loop: EventThread, awaitable: Awaitable[T], timeout: float 
     raise error from cancel_from_outside(loop, future, finished)
 
 
-def cancel_from_outside(loop: EventThread, future: Future[Any], finished: threading.Event) -> BaseException | None:
+def cancel_from_outside(loop: EventThread, future: Future[Any], finished: ThreadSignal) -> BaseException | None:
     """Cancel `future` from a foreign thread and briefly wait; return its exception if it finished."""
     try:
         loop.call_soon(future.cancel)

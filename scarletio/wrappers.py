@@ -8,13 +8,13 @@ on the owning loop's thread (the call waits for it there), so no race with the l
 from __future__ import annotations
 
 import concurrent.futures
-import threading
 from _thread import get_ident
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack
 
+from ._thread_signal import ThreadSignal
 from .abc import EventLoop
 from .exceptions import CancelledError
 
@@ -139,11 +139,8 @@ class FutureWrapperSync(_WrapperBase[T]):
             )
         if loop.is_closed():
             raise RuntimeError(f"{future!r} can never finish: its event loop is stopped")
-        finished = threading.Event()
-
-        def release(_: Future[T]) -> None:
-            finished.set()
-
+        finished = ThreadSignal()
+        release = finished.set
         loop.call_soon(future.add_done_callback, release)
         try:
             if finished.wait(timeout):
@@ -161,7 +158,7 @@ class FutureWrapperSync(_WrapperBase[T]):
             pass
         return False
 
-    def _cancel_and_collect(self, finished: threading.Event) -> BaseException | None:
+    def _cancel_and_collect(self, finished: ThreadSignal) -> BaseException | None:
         future = self.future
         try:
             future._loop.call_soon(future.cancel)

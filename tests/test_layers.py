@@ -33,6 +33,7 @@ CORE = {
     "_loop_shutdown",
     "_loop_states",
     "_loop_timers",
+    "_thread_signal",
 }
 
 
