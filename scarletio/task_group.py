@@ -157,7 +157,7 @@ class TaskGroup(Generic[T]):
         waiters: The unresolved waiter futures of `wait_*` calls, each with its handler.
     """
 
-    __slots__ = ("done", "loop", "pending", "waiters")
+    __slots__ = ("_member_done", "done", "loop", "pending", "waiters")
 
     def __init__(self, loop: EventThread, futures: Iterable[Future[T]] | None = None) -> None:
         self.loop = loop
@@ -165,6 +165,7 @@ class TaskGroup(Generic[T]):
         self.pending: set[Future[T]] = set()
         # Keys are waiters of different result types; each handler knows its own waiter's type.
         self.waiters: dict[Future[Any], _Handler[T]] = {}
+        self._member_done = self._on_member_done  # bound once: every member gets it as callback
         if futures is not None:
             for future in futures:
                 self.add_future(future)
@@ -178,8 +179,11 @@ class TaskGroup(Generic[T]):
     def _on_member_done(self, member: Future[T]) -> None:
         pending = self.pending
         if member in pending:  # a member removed from `pending` by hand has left the group
-            pending.discard(member)
-            self._process(member)
+            pending.remove(member)
+            if self.waiters:
+                self._process(member)
+            else:
+                self.done.add(member)
 
     def _process(self, member: Future[T]) -> None:
         """Offer a completed member to every waiting handler, then file it unless one took it."""
@@ -228,7 +232,7 @@ class TaskGroup(Generic[T]):
             self._process(future)
         else:
             self.pending.add(future)
-            future.add_done_callback(self._on_member_done)
+            future.add_done_callback(self._member_done)
         return future
 
     add_task = add_future
@@ -255,7 +259,9 @@ class TaskGroup(Generic[T]):
     def create_task(self, coroutine: Coroutine[Any, Any, T]) -> Task[T]:
         """Schedule `coroutine` as a task that is a member of the group, and return the task."""
         task = self.loop.create_task(coroutine)
-        self.add_future(task)
+        # A new task is pending, of this loop and not yet a member: `add_future`'s checks are moot.
+        self.pending.add(task)
+        task.add_done_callback(self._member_done)
         return task
 
     def pop_done(self) -> Future[T] | None:
