@@ -15,7 +15,9 @@ from .backends import available_backends as available_backends
 from .backends import get_backend as get_backend
 from .event_thread import EventThread as EventThread
 from .exceptions import CancelledError as CancelledError
+from .exceptions import DeadlockError as DeadlockError
 from .exceptions import InvalidStateError as InvalidStateError
+from .exceptions import LivelockError as LivelockError
 from .executor_hop import enter_executor as enter_executor
 from .futures import Future as Future
 from .handles import Handle as Handle
@@ -57,6 +59,7 @@ __all__ = (
     "TaskGroup",
     "Backend",
     "CancelledError",
+    "DeadlockError",
     "Clock",
     "ErrorReporter",
     "EventMask",
@@ -67,6 +70,7 @@ __all__ = (
     "FutureWrapperSync",
     "Handle",
     "InvalidStateError",
+    "LivelockError",
     "Reactor",
     "Task",
     "TimerHandle",

@@ -43,8 +43,11 @@ def run_from_outside(loop: EventThread, awaitable: Awaitable[T], timeout: float 
         raise loop._refuse_stopped("run")
     finished = ThreadSignal()
     future: Future[T]
+    virtual = loop._virtual
     if isinstance(awaitable, Future) or not hasattr(awaitable, "__await__"):
         future = loop.ensure_future(awaitable)
+        if virtual is not None:  # registered before the loop can look: see below
+            virtual.outside_waits.add(future)
         loop.call_soon(future.add_done_callback, finished.set)
     else:
         # Subscribe before the task is queued: once queued, the loop may finish it, or stop (the
@@ -52,6 +55,10 @@ def run_from_outside(loop: EventThread, awaitable: Awaitable[T], timeout: float 
         coroutine = awaitable if isinstance(awaitable, Coroutine) else await_any(awaitable)
         task = _new_task(loop, coroutine)
         task.add_done_callback(finished.set)
+        # On virtual time a deadlock fails this wait instead of hanging it; the wait is registered
+        # before the task is queued, or the loop could find itself idle before it knows of us.
+        if virtual is not None:
+            virtual.outside_waits.add(task)
         loop._queue_foreign_task(task, coroutine, "run")
         future = task
     try:
@@ -61,6 +68,9 @@ def run_from_outside(loop: EventThread, awaitable: Awaitable[T], timeout: float 
         if not finished.is_set():
             interrupt.__cause__ = cancel_from_outside(loop, future, finished)
         raise
+    finally:
+        if virtual is not None:
+            virtual.outside_waits.discard(future)
     error = TimeoutError(f"EventThread.run() timed out after {timeout} seconds; the task was cancelled")
     raise error from cancel_from_outside(loop, future, finished)
 

@@ -11,14 +11,19 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from _thread import get_ident
+from collections.abc import AsyncGenerator, Coroutine
+from typing import Any
+
 from ._loop_states import CLOSED, STOPPING
 from ._reporting import report_error
 from .futures import report_unretrieved_exceptions
+from .tasks import Task, _new_task
 
 if TYPE_CHECKING:
     from .event_thread import EventThread
 
-__all__ = ("STOP_GRACE_SECONDS", "shut_down")
+__all__ = ("STOP_GRACE_SECONDS", "close_async_generators", "finalize_async_generator", "shut_down")
 
 STOP_GRACE_SECONDS = 2.0
 """How long `stop()` lets cancelled tasks run their `finally` blocks before giving up on them."""
@@ -72,3 +77,34 @@ def shut_down(loop: EventThread) -> None:
         sys.set_asyncgen_hooks(firstiter=None, finalizer=None)
         # A later thread may get this thread's ident; it must not pass for the loop thread.
         loop._loop_thread_id = 0
+
+
+def create_task_during_stop(loop: EventThread, coroutine: Coroutine[Any, Any, object]) -> Task[object]:
+    """Queue a task on the loop thread even while stopping; one made while stopping is let finish."""
+    task = _new_task(loop, coroutine)
+    loop._tasks.add(task)
+    if loop._loop_state == STOPPING:
+        loop._stop_spared.add(task)  # closing a generator: stop() lets it finish
+    loop._ready.append(task)
+    return task
+
+
+def finalize_async_generator(loop: EventThread, generator: AsyncGenerator[Any, Any]) -> None:
+    """Close an asynchronous generator of `loop` that is being garbage-collected (its finalizer hook)."""
+    loop._asyncgens.discard(generator)
+    if loop._loop_state == STOPPING and get_ident() == loop._loop_thread_id:
+        create_task_during_stop(loop, generator.aclose())
+    elif loop._loop_state != CLOSED:
+        try:
+            loop.create_task(generator.aclose())
+        except RuntimeError:
+            pass
+
+
+def close_async_generators(loop: EventThread) -> int:
+    """Schedule `aclose()` of every open asynchronous generator of `loop`; return how many."""
+    generators = list(loop._asyncgens)
+    loop._asyncgens.clear()
+    for generator in generators:
+        create_task_during_stop(loop, generator.aclose())
+    return len(generators)

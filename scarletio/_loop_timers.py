@@ -56,6 +56,9 @@ def collect_due_timers(loop: EventThread, current: float) -> None:
                 timers[:] = rest
                 break
             due.append(heappop(timers))
+    virtual = loop._virtual
+    if virtual is not None:
+        virtual.order_ties(due)
     ready.extend(map(_HANDLE_OF, due))  # cancelled ones do nothing when run
 
 

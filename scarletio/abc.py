@@ -15,7 +15,7 @@ import enum
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from typing_extensions import TypeVarTuple, Unpack
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .futures import Future
     from .tasks import Task
 
-__all__ = ("Backend", "Clock", "EventLoop", "EventMask", "Executor", "Reactor", "Runnable")
+__all__ = ("Backend", "Clock", "EventLoop", "EventMask", "Executor", "Reactor", "Runnable", "VirtualTime")
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -118,6 +118,37 @@ class Clock(Protocol):
 
     def now(self) -> float:
         """Return the current reading in seconds; never smaller than an earlier reading."""
+        ...
+
+
+@runtime_checkable
+class VirtualTime(Clock, Protocol):
+    """A clock the scheduler moves itself: the virtual-time backend's.
+
+    The scheduler checks for this protocol once, when the loop is built. With it, the loop jumps the
+    clock to the next deadline whenever it is idle instead of waiting, and takes every choice that is
+    not fixed (the order of ready work and of timers with equal deadlines, when `perturb` is on) from
+    one random generator seeded with `seed`.
+
+    Attributes:
+        seed: The seed of the loop's random generator.
+        perturb: Whether to shuffle ready work and timer ties (to explore interleavings).
+        tracing: Whether the loop records a trace of its decisions.
+        livelock_iterations: How many iterations the loop may run at one instant before it reports a
+            livelock.
+    """
+
+    seed: int
+    perturb: bool
+    tracing: bool
+    livelock_iterations: int
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by `seconds` (not negative)."""
+        ...
+
+    def jump_to(self, deadline: float) -> None:
+        """Move the clock to `deadline` unless it is already later."""
         ...
 
 

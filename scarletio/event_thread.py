@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from typing_extensions import TypeVarTuple, Unpack
 
 from ._loop_timers import collect_due_timers, compact_timers
+from ._loop_virtual import VirtualTimeDriver
 from ._loop_io import READ, WRITE, add_watcher, fileno, remove_watcher
 from ._loop_outside import LoopPause, await_any, run_from_outside
-from ._loop_shutdown import shut_down
+from ._loop_shutdown import close_async_generators, finalize_async_generator, shut_down
 from ._loop_states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
 from ._reporting import report_error
-from .abc import Backend, Executor, Runnable
+from .abc import Backend, Executor, Runnable, VirtualTime
 from .backends import resolve_backend
 from .futures import Future
 from .handles import Handle, TimerEntry, TimerHandle
@@ -124,6 +125,8 @@ class EventThread(threading.Thread):
         self._state_lock = threading.Lock()
         self._booted = False
         self.current_task: Task[Any] | None = None
+        clock = self._clock
+        self._virtual = VirtualTimeDriver(self, clock) if isinstance(clock, VirtualTime) else None
         if not start_later:
             self._ensure_started()
 
@@ -375,6 +378,22 @@ class EventThread(threading.Thread):
 
     ensure_future_thread_safe = ensure_future
 
+    def get_trace(self) -> list[tuple[str, float, str]]:
+        """Return the decisions a virtual-time loop recorded: `(kind, virtual time, what)` tuples.
+
+        Kinds are `"step"` (a task step or callback ran), `"jump"` (the clock jumped) and
+        `"deadlock"`. Empty unless the loop runs on a virtual backend with tracing on.
+        """
+        virtual = self._virtual
+        return list(virtual.trace) if virtual is not None and virtual.trace is not None else []
+
+    def export_chrome_trace(self) -> str:
+        """Return the recorded trace as Chrome trace-event JSON (see `get_trace`)."""
+        virtual = self._virtual
+        if virtual is None or virtual.trace is None:
+            raise RuntimeError("no trace was recorded; use virtual_backend(tracing=True)")
+        return virtual.chrome_trace()
+
     def get_tasks(self) -> list[Task[Any]]:
         """Return the tasks of this loop that have not finished."""
         return list(self._tasks)
@@ -548,7 +567,10 @@ class EventThread(threading.Thread):
             if timers and timers[0][0] <= current:
                 collect_due_timers(self, current)
         budget = len(ready)
-        if budget:
+        virtual = self._virtual
+        if virtual is not None and budget:
+            virtual.drain(ready, budget if budget > DRAIN_BUDGET else DRAIN_BUDGET)
+        elif budget:
             if budget < DRAIN_BUDGET:
                 budget = DRAIN_BUDGET
             popleft = ready.popleft
@@ -580,7 +602,12 @@ class EventThread(threading.Thread):
                     timeout = 0.0
                 elif timeout is None or timeout > longest_wait:
                     timeout = longest_wait
-        events = self._reactor.poll(timeout)
+        if virtual is not None:
+            timeout = virtual.wait_time(timeout)
+            events = self._reactor.poll(timeout)
+            virtual.after_poll()
+        else:
+            events = self._reactor.poll(timeout)
         if events:
             readers = self._readers
             writers = self._writers
@@ -600,14 +627,7 @@ class EventThread(threading.Thread):
         self._asyncgens.add(generator)
 
     def _asyncgen_finalizer(self, generator: AsyncGenerator[Any, Any]) -> None:
-        self._asyncgens.discard(generator)
-        if self._loop_state == _STOPPING and get_ident() == self._loop_thread_id:
-            self._create_task_during_stop(generator.aclose())
-        elif self._loop_state != _CLOSED:
-            try:
-                self.create_task(generator.aclose())
-            except RuntimeError:
-                pass
+        finalize_async_generator(self, generator)
 
     def shutdown_async_generators(self) -> int:
         """Close every asynchronous generator first iterated on this loop that is still open.
@@ -617,19 +637,7 @@ class EventThread(threading.Thread):
         Returns:
             How many generators were scheduled for closing.
         """
-        generators = list(self._asyncgens)
-        self._asyncgens.clear()
-        for generator in generators:
-            self._create_task_during_stop(generator.aclose())
-        return len(generators)
-
-    def _create_task_during_stop(self, coroutine: Coroutine[Any, Any, object]) -> Task[object]:
-        task = _new_task(self, coroutine)
-        self._tasks.add(task)
-        if self._loop_state == _STOPPING:
-            self._stop_spared.add(task)  # closing a generator: stop() lets it finish
-        self._ready.append(task)
-        return task
+        return close_async_generators(self)
 
     def __repr__(self) -> str:
         daemon = ", daemon = True" if self.daemon else ""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .futures import Future
 
-__all__ = ("CancelledError", "InvalidStateError")
+__all__ = ("CancelledError", "DeadlockError", "InvalidStateError", "LivelockError")
 
 
 class CancelledError(BaseException):
@@ -69,3 +69,19 @@ class InvalidStateError(Exception):
 
     def __hash__(self) -> int:
         return hash((id(self.future), self.location, self._message))
+
+
+class DeadlockError(RuntimeError):
+    """On virtual time, nothing can ever happen again while something waits for the loop.
+
+    No task is ready, no timer is armed, and nothing outside the loop (an executor job, a watched
+    file descriptor, another thread's call) can wake it. The message lists every pending task with
+    the stack it waits at.
+    """
+
+
+class LivelockError(DeadlockError):
+    """On virtual time, the loop kept running at one instant for too many iterations.
+
+    Typically a callback re-arms itself with no delay forever, so the clock can never move on.
+    """

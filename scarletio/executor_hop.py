@@ -16,6 +16,7 @@ from collections.abc import Generator
 from types import TracebackType
 from typing import Any, final
 
+from ._thread_signal import ThreadSignal
 from .event_thread import EventThread
 from .exceptions import CancelledError
 from .futures import CANCELLING, RAISE, Future
@@ -57,6 +58,7 @@ def _start_driving(task: Task[Any]) -> None:
 def _drive(task: Task[Any]) -> None:
     """Step the task's coroutine on this executor thread until it asks to leave or finishes."""
     loop = task._loop
+    assert isinstance(loop, EventThread)
     coroutine = task._coroutine
     context = task._context
     error: BaseException | None = None
@@ -86,10 +88,31 @@ def _drive(task: Task[Any]) -> None:
             continue
         if isinstance(yielded, Future) and yielded._loop is loop:
             task._waited_future = yielded
-            yielded.sync_wrap().wait_for_completion()
+            _wait_on_loop(loop, yielded)
             task._waited_future = None
             continue
         error = RuntimeError(f"inside enter_executor() the task yielded {yielded!r}, which is not a scarletio Future")
+
+
+def _wait_on_loop(loop: EventThread, future: Future[Any]) -> None:
+    """Block this executor thread until `future` (of `loop`) is done.
+
+    On virtual time the job counts as blocked meanwhile, so it does not hold the clock still; it
+    counts as running again from the moment the loop thread completes the future (not from when this
+    thread wakes up, which would leave a gap in which the loop looks idle).
+    """
+    virtual = loop._virtual
+    signal = ThreadSignal()
+
+    def wake(_: Future[Any]) -> None:
+        if virtual is not None:
+            virtual.blocked_jobs -= 1
+        signal.set()
+
+    if virtual is not None:
+        virtual.blocked_jobs += 1
+    loop.call_soon(future.add_done_callback, wake)
+    signal.wait()
 
 
 def _finish_raised(task: Task[Any], exception: BaseException) -> None:

@@ -37,13 +37,13 @@ def sleep(delay: float, loop: EventThread | None = None) -> Future[None]:
         future._result = None
         future._state = RETURN
         return future
-    sleeper = _Sleep(loop, loop.time() + delay)
+    sleeper = SleepFuture(loop, loop.time() + delay)
     loop._add_timer(sleeper)
     return sleeper
 
 
 @final
-class _Sleep(Future[None]):
+class SleepFuture(Future[None]):
     """The future `sleep` returns: it sits in the loop's timer heap itself (no separate timer handle).
 
     A sleeping task costs a coroutine, a task and this future; cancelling the future leaves a dead

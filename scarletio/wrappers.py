@@ -141,6 +141,9 @@ class FutureWrapperSync(_WrapperBase[T]):
             raise RuntimeError(f"{future!r} can never finish: its event loop is stopped")
         finished = ThreadSignal()
         release = finished.set
+        virtual = getattr(loop, "_virtual", None)
+        if virtual is not None:  # on virtual time, a deadlock fails this wait instead of hanging it
+            virtual.outside_waits.add(future)
         loop.call_soon(future.add_done_callback, release)
         try:
             if finished.wait(timeout):
@@ -149,6 +152,9 @@ class FutureWrapperSync(_WrapperBase[T]):
             if propagate_cancellation and not finished.is_set():
                 interrupt.__cause__ = self._cancel_and_collect(finished)
             raise
+        finally:
+            if virtual is not None:
+                virtual.outside_waits.discard(future)
         if propagate_cancellation:
             cause = self._cancel_and_collect(finished)
             raise TimeoutError(f"waiting for {future!r} timed out after {timeout} seconds") from cause

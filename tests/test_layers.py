@@ -34,6 +34,7 @@ CORE = {
     "_loop_states",
     "_loop_timers",
     "_thread_signal",
+    "_loop_virtual",
 }
 
 

@@ -24,6 +24,7 @@ __all__ = ("Backend", "available_backends", "get_backend", "resolve_backend")
 _MODULES: dict[str, str] = {
     "epoll": "scarletio.backends.epoll",
     "poll": "scarletio.backends.poll",
+    "virtual": "scarletio.backends.virtual",
 }
 
 # The backends the default may fall on, best first (never a testing backend).

@@ -15,24 +15,45 @@ from __future__ import annotations
 import math
 from typing import final
 
-from ..abc import Backend, Clock, EventMask, Reactor
+from ..abc import Backend, EventMask, Reactor, VirtualTime
 from ._executor import ThreadExecutor
 from .poll import PollReactor
 
-__all__ = ("BACKEND", "VirtualClock", "VirtualReactor")
+__all__ = ("BACKEND", "VirtualClock", "VirtualReactor", "virtual_backend")
 
 EPOCH_NANOSECONDS = 0
 """Where every virtual clock starts."""
 
 
+DEFAULT_LIVELOCK_ITERATIONS = 200_000
+"""Loop iterations at one virtual instant after which the loop reports a livelock."""
+
+
 @final
-class VirtualClock(Clock):
-    """A clock that stands still until moved; readings are integer nanoseconds inside."""
+class VirtualClock(VirtualTime):
+    """A clock that stands still until moved; readings are integer nanoseconds inside.
 
-    __slots__ = ("_nanoseconds",)
+    Args:
+        seed: Seeds the loop's random generator (see `VirtualTime`).
+        perturb: Shuffle ready work and timer ties, from the seed.
+        tracing: Record a trace of the loop's decisions.
+        livelock_iterations: Iterations at one instant before a livelock is reported.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_nanoseconds", "livelock_iterations", "perturb", "seed", "tracing")
+
+    def __init__(
+        self,
+        seed: int = 0,
+        perturb: bool = False,
+        tracing: bool = False,
+        livelock_iterations: int = DEFAULT_LIVELOCK_ITERATIONS,
+    ) -> None:
         self._nanoseconds = EPOCH_NANOSECONDS
+        self.seed = seed
+        self.perturb = perturb
+        self.tracing = tracing
+        self.livelock_iterations = livelock_iterations
 
     @property
     def resolution(self) -> float:
@@ -122,3 +143,26 @@ BACKEND = Backend(
     clock_factory=VirtualClock,
     executor_factory=ThreadExecutor,
 )
+
+
+def virtual_backend(
+    seed: int = 0,
+    *,
+    perturb: bool = False,
+    tracing: bool = False,
+    livelock_iterations: int = DEFAULT_LIVELOCK_ITERATIONS,
+) -> Backend:
+    """Return a virtual-time backend with its own settings (`"virtual"` by name gives the defaults).
+
+    Args:
+        seed: Seeds every choice the loop makes that is not fixed.
+        perturb: Shuffle ready work and timer ties, to explore other interleavings.
+        tracing: Record a trace of the loop's decisions (`loop.get_trace()`).
+        livelock_iterations: Iterations at one instant before a livelock is reported.
+    """
+    return Backend(
+        name="virtual",
+        reactor_factory=VirtualReactor,
+        clock_factory=lambda: VirtualClock(seed, perturb, tracing, livelock_iterations),
+        executor_factory=ThreadExecutor,
+    )
