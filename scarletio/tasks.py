@@ -69,20 +69,23 @@ class Task(Future[T], Generic[T]):
     # ---- the step -----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        self._context.run(self._step, None)
+        self._context.run(self._step)
 
-    def _step(self, error: BaseException | None) -> None:
+    def _throw_in(self, error: BaseException) -> None:
+        self._context.run(self._step, error)
+
+    def _step(self, error: BaseException | None = None) -> None:
         loop = self._loop
         loop.current_task = self
         self._waited_future = None
         try:
-            if error is not None:
-                result = self._coroutine.throw(error)
-            elif self._state & CANCELLING:
+            if self._state & CANCELLING and error is None:
                 self._state &= ~CANCELLING
-                result = self._coroutine.throw(CancelledError())
-            else:
+                error = CancelledError()
+            if error is None:
                 result = self._coroutine.send(None)
+            else:
+                result = self._coroutine.throw(error)
         except StopIteration as stop:
             self._finish_returned(stop.value)
         except CancelledError as cancellation:
@@ -130,7 +133,7 @@ class Task(Future[T], Generic[T]):
                 f"the task yielded {value!r}, which is not a scarletio Future; "
                 "only scarletio awaitables can be awaited inside scarletio tasks"
             )
-        self._loop._ready.append(Handle(self._context.run, (self._step, RuntimeError(reason))))
+        self._loop._ready.append(Handle(self._throw_in, (RuntimeError(reason),)))
 
     def _finish(self, state: int) -> None:
         self._loop._tasks.discard(self)

@@ -14,7 +14,7 @@ from scarletio.task_group import TaskGroup
 from scarletio.tasks import Task
 
 
-@pytest.fixture(params=["epoll", "poll"])
+@pytest.fixture(params=["epoll", "poll", "virtual"])
 def loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
     loop = EventThread(request.param)
     yield loop

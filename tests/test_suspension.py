@@ -27,7 +27,7 @@ async def value_after(delay: float, value: str) -> str:
 
 def live_timers(loop: EventThread) -> int:
     """How many timers in the loop's heap are still armed."""
-    return sum(1 for entry in loop._timers if not entry[2].is_cancelled())
+    return sum(1 for entry in loop._timers if not entry[2]._cancelled)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from scarletio.task_group import TaskGroup
 T = TypeVar("T")
 
 
-@pytest.fixture(params=["epoll", "poll"])
+@pytest.fixture(params=["epoll", "poll", "virtual"])
 def loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
     loop = EventThread(request.param)
     yield loop

@@ -32,7 +32,7 @@ Report = tuple[str, "BaseException | None"]
 COLOUR: ContextVar[str] = ContextVar("COLOUR", default="unset")
 
 
-@pytest.fixture(params=["epoll", "poll"])
+@pytest.fixture(params=["epoll", "poll", "virtual"])
 def loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
     loop = EventThread(request.param)
     yield loop

@@ -9,7 +9,7 @@ import pytest
 from scarletio import EventThread, skip_ready_cycle, sleep
 from scarletio.event_thread import DRAIN_BUDGET
 
-BACKENDS = ("epoll", "poll")
+BACKENDS = ("epoll", "poll", "virtual")
 
 
 @pytest.fixture(params=BACKENDS)

@@ -88,6 +88,10 @@ class VirtualClock(VirtualTime):
             deadline: An absolute reading in seconds.
         """
         target = math.ceil(deadline * 1e9)
+        # `deadline * 1e9` may round down: make sure the reading really reaches the deadline, or a
+        # timer at it would never count as due.
+        while target / 1e9 < deadline:
+            target += 1
         if target > self._nanoseconds:
             self._nanoseconds = target
 
