@@ -26,7 +26,7 @@ from .handles import Handle
 if TYPE_CHECKING:
     from .wrappers import FutureWrapperAsync, FutureWrapperSync
 
-__all__ = ("Future", "report_unretrieved_exceptions")
+__all__ = ("Future", "copy_outcome", "report_unretrieved_exceptions")
 
 T = TypeVar("T")
 
@@ -528,6 +528,28 @@ class Future(Generic[T]):
                 report_error(f"{type(self).__name__} is not finished, but still pending: {self!r}")
         except BaseException:  # never raise from a finalizer, even at interpreter shutdown
             pass
+
+
+def copy_outcome(source: Future[T], target: Future[T]) -> None:
+    """Make `target` finish like the done future `source`, unless `target` is done already.
+
+    A cancellation is copied as one (with its `cancel_with` exception, if any); call it on `target`'s
+    loop thread.
+    """
+    if target._state & DONE:
+        return
+    if source.is_cancelled():
+        exception = source.get_cancellation_exception()
+        if exception is None or isinstance(exception, CancelledError):
+            target.cancel()
+        else:
+            target.cancel_with(exception)
+        return
+    exception = source.get_exception()
+    if exception is None:
+        target.set_result(source.get_result())
+    else:
+        target.set_exception(exception)
 
 
 @types.coroutine

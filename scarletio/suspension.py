@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import types
 from collections.abc import Awaitable, Generator
-from typing import Any, TypeVar, final
+from typing import TypeVar, final
 
 from .event_thread import EventThread
-from .exceptions import CancelledError
-from .futures import DONE, RETURN, Future
+from .futures import DONE, RETURN, Future, copy_outcome
 from .handles import TimerOwner
 from .toplevel import get_event_loop
 
@@ -106,23 +105,6 @@ def skip_poll_cycle(loop: EventThread | None = None) -> Future[None]:
     return future
 
 
-def _copy_into(source: Future[Any], target: Future[Any]) -> None:
-    if target.is_done():
-        return
-    if source.is_cancelled():
-        exception = source.get_cancellation_exception()
-        if exception is None or isinstance(exception, CancelledError):
-            target.cancel()
-        else:
-            target.cancel_with(exception)
-        return
-    exception = source.get_exception()
-    if exception is None:
-        target.set_result(source.get_result())
-    else:
-        target.set_exception(exception)
-
-
 def shield(awaitable: Awaitable[T], loop: EventThread | None = None) -> Future[T]:
     """Protect `awaitable` from cancellation: cancelling the returned future leaves it running.
 
@@ -140,5 +122,5 @@ def shield(awaitable: Awaitable[T], loop: EventThread | None = None) -> Future[T
     if inner.is_done():
         return inner
     outer: Future[T] = Future(loop)
-    inner.add_done_callback(lambda finished: _copy_into(finished, outer))
+    inner.add_done_callback(lambda finished: copy_outcome(finished, outer))
     return outer

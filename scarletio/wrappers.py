@@ -10,16 +10,13 @@ from __future__ import annotations
 import concurrent.futures
 from _thread import get_ident
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack
 
 from ._thread_signal import ThreadSignal
 from .abc import EventLoop
-from .exceptions import CancelledError
-
-if TYPE_CHECKING:
-    from .futures import Future
+from .futures import Future, copy_outcome
 
 __all__ = ("FutureWrapperAsync", "FutureWrapperSync")
 
@@ -225,17 +222,15 @@ class FutureWrapperAsync(_WrapperBase[T]):
 
     def _mirror(self) -> Future[T]:
         """Return a future of `self.loop` that completes like the wrapped one."""
-        from .futures import Future  # futures imports this module
-
         source = self.future
         mirror: Future[T] = Future(self.loop)
         if source.is_done():
-            _copy_outcome(source, mirror)
+            copy_outcome(source, mirror)
             return mirror
 
         def forward(finished: Future[T]) -> None:
             if not mirror.is_done():
-                mirror._loop.call_soon(_copy_outcome, finished, mirror)
+                mirror._loop.call_soon(copy_outcome, finished, mirror)
 
         source._loop.call_soon(source.add_done_callback, forward)
         return mirror
@@ -284,20 +279,3 @@ class FutureWrapperAsync(_WrapperBase[T]):
         mirror.silence()
         return True
 
-
-def _copy_outcome(source: Future[T], target: Future[T]) -> None:
-    """Make `target` finish like `source` (on `target`'s loop thread)."""
-    if target.is_done():
-        return
-    if source.is_cancelled():
-        exception = source.get_cancellation_exception()
-        if exception is not None and not isinstance(exception, CancelledError):
-            target.cancel_with(exception)
-        else:
-            target.cancel()
-        return
-    exception = source.get_exception()
-    if exception is None:
-        target.set_result(source.get_result())
-    else:
-        target.set_exception(exception)
