@@ -29,6 +29,46 @@ from .suspension import sleep as sleep
 from .locks import Event as Event
 from .locks import Lock as Lock
 from .locks import ScarletLock as ScarletLock
+from .net import AddressInfo as AddressInfo
+from .net import BytesLike as BytesLike
+from .net import DatagramProtocol as DatagramProtocol
+from .net import DatagramSocketTransport as DatagramSocketTransport
+from .net import DatagramTransport as DatagramTransport
+from .net import IncompleteRead as IncompleteRead
+from .net import PipeFile as PipeFile
+from .net import ReadPipeProtocol as ReadPipeProtocol
+from .net import ReadPipeTransport as ReadPipeTransport
+from .net import ReadProtocolBase as ReadProtocolBase
+from .net import ReadTransport as ReadTransport
+from .net import ReadWriteProtocolBase as ReadWriteProtocolBase
+from .net import Server as Server
+from .net import SocketAddress as SocketAddress
+from .net import SocketTransport as SocketTransport
+from .net import StreamProtocol as StreamProtocol
+from .net import StreamTransport as StreamTransport
+from .net import Transport as Transport
+from .net import WritePipeProtocol as WritePipeProtocol
+from .net import WritePipeTransport as WritePipeTransport
+from .net import WriteTransport as WriteTransport
+from .net import connect_read_pipe as connect_read_pipe
+from .net import connect_write_pipe as connect_write_pipe
+from .net import create_connection_to as create_connection_to
+from .net import create_connection_with as create_connection_with
+from .net import create_datagram_connection_to as create_datagram_connection_to
+from .net import create_datagram_connection_with as create_datagram_connection_with
+from .net import create_server_to as create_server_to
+from .net import create_server_with as create_server_with
+from .net import create_unix_connection_to as create_unix_connection_to
+from .net import create_unix_connection_with as create_unix_connection_with
+from .net import create_unix_server_to as create_unix_server_to
+from .net import create_unix_server_with as create_unix_server_with
+from .net import get_address_info as get_address_info
+from .net import get_name_info as get_name_info
+from .net import socket_accept as socket_accept
+from .net import socket_connect as socket_connect
+from .net import socket_receive as socket_receive
+from .net import socket_receive_into as socket_receive_into
+from .net import socket_send_all as socket_send_all
 from .queues import AsyncLifoQueue as AsyncLifoQueue
 from .queues import AsyncQueue as AsyncQueue
 from .scarlet_executor import ScarletExecutor as ScarletExecutor
@@ -50,18 +90,19 @@ from .wrappers import FutureWrapperSync as FutureWrapperSync
 __version__ = "2.0.0.dev0"
 
 __all__ = (
+    "AddressInfo",
     "AsyncLifoQueue",
     "AsyncQueue",
-    "Event",
-    "Lock",
-    "ScarletExecutor",
-    "ScarletLock",
-    "TaskGroup",
     "Backend",
+    "BytesLike",
     "CancelledError",
-    "DeadlockError",
     "Clock",
+    "DatagramProtocol",
+    "DatagramSocketTransport",
+    "DatagramTransport",
+    "DeadlockError",
     "ErrorReporter",
+    "Event",
     "EventMask",
     "EventThread",
     "Executor",
@@ -69,21 +110,55 @@ __all__ = (
     "FutureWrapperAsync",
     "FutureWrapperSync",
     "Handle",
+    "IncompleteRead",
     "InvalidStateError",
     "LivelockError",
+    "Lock",
+    "PipeFile",
     "Reactor",
+    "ReadPipeProtocol",
+    "ReadPipeTransport",
+    "ReadProtocolBase",
+    "ReadTransport",
+    "ReadWriteProtocolBase",
+    "ScarletExecutor",
+    "ScarletLock",
+    "Server",
+    "SocketAddress",
+    "SocketTransport",
+    "StreamProtocol",
+    "StreamTransport",
     "Task",
+    "TaskGroup",
     "TimerHandle",
+    "Transport",
+    "WritePipeProtocol",
+    "WritePipeTransport",
+    "WriteTransport",
     "apply_timeout",
     "available_backends",
+    "connect_read_pipe",
+    "connect_write_pipe",
+    "create_connection_to",
+    "create_connection_with",
+    "create_datagram_connection_to",
+    "create_datagram_connection_with",
     "create_event_loop",
     "create_future",
+    "create_server_to",
+    "create_server_with",
     "create_task",
+    "create_unix_connection_to",
+    "create_unix_connection_with",
+    "create_unix_server_to",
+    "create_unix_server_with",
     "enter_executor",
+    "get_address_info",
     "get_backend",
     "get_current_task",
     "get_error_reporter",
     "get_event_loop",
+    "get_name_info",
     "get_or_create_event_loop",
     "repeat_timeout",
     "run",
@@ -93,4 +168,9 @@ __all__ = (
     "skip_poll_cycle",
     "skip_ready_cycle",
     "sleep",
+    "socket_accept",
+    "socket_connect",
+    "socket_receive",
+    "socket_receive_into",
+    "socket_send_all",
 )

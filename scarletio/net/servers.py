@@ -1,0 +1,372 @@
+"""Stream servers (high level, net): `Server` and the functions that create one.
+
+A server is created bound but not listening: `await server.start()` listens on its sockets and
+registers one reader per listening socket. Each readiness event accepts connections until the kernel
+has none left (at most `backlog` of them, so a flood cannot monopolise the loop) and gives each one a
+`SocketTransport` and a protocol from the factory.
+
+`close()` stops accepting and closes the listening sockets; live connections are left alone.
+`wait_closed()` resolves once the server is closed and its last connection has ended.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat
+import sys
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import final
+
+from .._reporting import report_error
+from ..event_thread import EventThread
+from ..futures import Future
+from ..suspension import skip_ready_cycle
+from .interfaces import StreamProtocol
+from .resolve import get_address_info
+from .socket_transport import SocketTransport
+from .sockets import set_reuse_port
+
+__all__ = ("Server", "create_server_to", "create_server_with", "create_unix_server_to", "create_unix_server_with")
+
+_RESOURCE_ERRORS = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM))
+ACCEPT_RETRY_DELAY = 1.0
+"""Seconds a server stops accepting after running out of descriptors or memory."""
+
+
+@final
+class Server:
+    """A stream server: listening sockets that give every accepted connection a protocol.
+
+    Built by `create_server_to`, `create_server_with` and their Unix variants, not yet serving.
+
+    Attributes:
+        sockets: The listening sockets; empty once closed.
+        serving: Whether connections are being accepted.
+        active_count: How many accepted connections have not ended yet.
+        backlog: The listen backlog (also the most connections accepted per readiness event).
+        protocol_factory: Builds the protocol of each connection.
+    """
+
+    __slots__ = (
+        "_close_waiters",
+        "_closed",
+        "_loop",
+        "_unix_path",
+        "active_count",
+        "backlog",
+        "protocol_factory",
+        "serving",
+        "sockets",
+    )
+
+    def __init__(
+        self,
+        loop: EventThread,
+        protocol_factory: Callable[[], StreamProtocol],
+        sockets: list[socket.socket],
+        backlog: int,
+        unix_path: tuple[str, int] | None = None,
+    ) -> None:
+        self._loop = loop
+        self.protocol_factory = protocol_factory
+        self.sockets = sockets
+        self.backlog = backlog
+        self.serving = False
+        self.active_count = 0
+        self._closed = False
+        self._close_waiters: list[Future[None]] = []
+        self._unix_path = unix_path  # (path, inode) of a socket file this server created
+
+    async def start(self) -> None:
+        """Listen on the sockets and start accepting connections; does nothing if already serving.
+
+        Raises:
+            RuntimeError: If the server was closed.
+        """
+        if self._closed:
+            raise RuntimeError("cannot start a closed server; create a new one")
+        if self.serving:
+            return
+        for sock in self.sockets:
+            sock.listen(self.backlog)
+        self._watch()
+        self.serving = True
+        await skip_ready_cycle()
+
+    def _watch(self) -> None:
+        for sock in self.sockets:
+            self._loop.add_reader(sock.fileno(), self._accept_ready, sock)
+
+    def _unwatch(self) -> None:
+        for sock in self.sockets:
+            self._loop.remove_reader(sock.fileno())
+
+    def _accept_ready(self, sock: socket.socket) -> None:
+        for _ in range(self.backlog):
+            if self._closed:  # a protocol closed the server from its connection_made
+                return
+            try:
+                connection, _address = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                if error.errno in _RESOURCE_ERRORS:
+                    report_error(
+                        f"server {self!r} cannot accept connections ({error}); retrying in {ACCEPT_RETRY_DELAY} s",
+                        error,
+                    )
+                    self._unwatch()
+                    self._loop.call_after(ACCEPT_RETRY_DELAY, self._retry_accepting)
+                    return
+                continue  # the connection went away before it was accepted (ECONNABORTED, ...)
+            self._serve(connection)
+
+    def _retry_accepting(self) -> None:
+        if self.serving:
+            self._watch()
+
+    def _serve(self, connection: socket.socket) -> None:
+        connection.setblocking(False)
+        try:
+            protocol = self.protocol_factory()
+        except Exception as error:
+            report_error(f"protocol factory of {self!r} failed; the connection is closed", error)
+            connection.close()
+            return
+        transport = SocketTransport(self._loop, connection, protocol, self)
+        self.active_count += 1
+        try:
+            transport._start()
+        except Exception as error:
+            report_error(f"exception in {type(protocol).__name__}.connection_made; the connection is closed", error)
+            transport._discard()
+
+    def _detach(self) -> None:
+        """Called by a transport of this server once its connection ended."""
+        self.active_count -= 1
+        if self._closed and not self.active_count:
+            self._wake_close_waiters()
+
+    def _wake_close_waiters(self) -> None:
+        waiters = self._close_waiters
+        self._close_waiters = []
+        for waiter in waiters:
+            waiter.set_result_if_pending(None)
+
+    def close(self) -> None:
+        """Stop accepting and close the listening sockets; live connections go on. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.serving = False
+        self._unwatch()
+        for sock in self.sockets:
+            sock.close()
+        self.sockets = []
+        unix_path = self._unix_path
+        if unix_path is not None:
+            self._unix_path = None
+            path, inode = unix_path
+            try:
+                if os.stat(path).st_ino == inode:  # still the file this server created
+                    os.unlink(path)
+            except OSError:
+                pass
+        if not self.active_count:
+            self._wake_close_waiters()
+
+    def is_closed(self) -> bool:
+        """Return whether `close` was called."""
+        return self._closed
+
+    async def wait_closed(self) -> None:
+        """Wait until the server is closed and its last connection has ended."""
+        if self._closed and not self.active_count:
+            return
+        waiter: Future[None] = Future(self._loop)
+        self._close_waiters.append(waiter)
+        await waiter
+
+    async def __aenter__(self) -> Server:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+        await self.wait_closed()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "serving" if self.serving else "not serving"
+        names = ", ".join(repr(_name_of(sock)) for sock in self.sockets)
+        return f"<{type(self).__name__} {state} [{names}], active = {self.active_count}>"
+
+
+def _name_of(sock: socket.socket) -> object:
+    try:
+        name: object = sock.getsockname()
+    except OSError:
+        return None
+    return name
+
+
+def _close_all(sockets: Iterable[socket.socket]) -> None:
+    for sock in sockets:
+        sock.close()
+
+
+async def create_server_to(
+    loop: EventThread,
+    protocol_factory: Callable[[], StreamProtocol],
+    host: str | None,
+    port: int | str | None,
+    *,
+    backlog: int = 100,
+    reuse_address: bool | None = None,
+    reuse_port: bool = False,
+    socket_family: int = socket.AF_UNSPEC,
+    socket_flags: int = socket.AI_PASSIVE,
+) -> Server:
+    """Create a TCP server bound to every address `host` resolves to; it is not serving yet.
+
+    Args:
+        loop: The loop the calling task runs on.
+        protocol_factory: Builds the protocol of each accepted connection.
+        host: A host name or IP literal, or `None` for every interface.
+        port: The port; 0 picks a free one (per address: read it from `server.sockets`).
+        backlog: The listen backlog.
+        reuse_address: Set `SO_REUSEADDR`, so a restarted server can bind while old connections
+            linger; the default is True on POSIX.
+        reuse_port: Set `SO_REUSEPORT`, so several servers can share the port.
+        socket_family: `AF_INET`, `AF_INET6`, or `AF_UNSPEC` for both.
+        socket_flags: `AI_*` flags for the lookup.
+
+    Returns:
+        The server; `await server.start()` to accept connections.
+
+    Raises:
+        OSError: If binding fails (the address is in use, for example).
+        socket.gaierror: If `host` does not resolve.
+        ValueError: If `reuse_port` is not supported here.
+    """
+    if reuse_address is None:
+        reuse_address = os.name == "posix" and sys.platform != "cygwin"
+    infos = await get_address_info(
+        loop, host, port, family=socket_family, type=socket.SOCK_STREAM, flags=socket_flags
+    )
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, protocol, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, protocol)
+            sockets.append(sock)
+            if reuse_address:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                set_reuse_port(sock)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                # Otherwise the IPv6 wildcard would also claim the IPv4 port and the IPv4 bind fails.
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as error:
+                raise OSError(
+                    error.errno, f"cannot bind {address!r}: {error.strerror}; is another server using it?"
+                ) from None
+            sock.setblocking(False)
+    except BaseException:
+        _close_all(sockets)
+        raise
+    return Server(loop, protocol_factory, sockets, backlog)
+
+
+async def create_server_with(
+    loop: EventThread, protocol_factory: Callable[[], StreamProtocol], sock: socket.socket, *, backlog: int = 100
+) -> Server:
+    """Create a server on an already bound stream socket (TCP or Unix); it is not serving yet.
+
+    Args:
+        loop: The loop the calling task runs on.
+        protocol_factory: Builds the protocol of each accepted connection.
+        sock: A bound `SOCK_STREAM` socket; the server owns it from now on.
+        backlog: The listen backlog.
+
+    Returns:
+        The server; `await server.start()` to accept connections.
+
+    Raises:
+        ValueError: If `sock` is not a stream socket.
+    """
+    if sock.type != socket.SOCK_STREAM:
+        raise ValueError(f"a server needs a SOCK_STREAM socket, got {sock!r}")
+    sock.setblocking(False)
+    return Server(loop, protocol_factory, [sock], backlog)
+
+
+async def create_unix_server_to(
+    loop: EventThread,
+    protocol_factory: Callable[[], StreamProtocol],
+    path: str | os.PathLike[str],
+    *,
+    backlog: int = 100,
+) -> Server:
+    """Create a Unix stream socket server at `path`; it is not serving yet.
+
+    A stale socket file at `path` (left by a server that died) is replaced; closing the server
+    removes the file it created.
+
+    Args:
+        loop: The loop the calling task runs on.
+        protocol_factory: Builds the protocol of each accepted connection.
+        path: The file system path of the socket.
+        backlog: The listen backlog.
+
+    Returns:
+        The server; `await server.start()` to accept connections.
+
+    Raises:
+        OSError: If binding fails (`path` exists and is not a socket, for example).
+    """
+    path = os.fspath(path)
+    try:
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        try:
+            sock.bind(path)
+        except OSError as error:
+            raise OSError(error.errno, f"cannot bind the unix socket {path!r}: {error.strerror}") from None
+        sock.setblocking(False)
+        inode = os.stat(path).st_ino
+    except BaseException:
+        sock.close()
+        raise
+    return Server(loop, protocol_factory, [sock], backlog, (path, inode))
+
+
+async def create_unix_server_with(
+    loop: EventThread, protocol_factory: Callable[[], StreamProtocol], sock: socket.socket, *, backlog: int = 100
+) -> Server:
+    """Create a server on an already bound Unix stream socket; it is not serving yet.
+
+    Args:
+        loop: The loop the calling task runs on.
+        protocol_factory: Builds the protocol of each accepted connection.
+        sock: A bound `AF_UNIX` `SOCK_STREAM` socket; the server owns it from now on.
+        backlog: The listen backlog.
+
+    Returns:
+        The server; `await server.start()` to accept connections.
+
+    Raises:
+        ValueError: If `sock` is not a Unix stream socket.
+    """
+    if sock.family != socket.AF_UNIX:
+        raise ValueError(f"a unix server needs an AF_UNIX socket, got {sock!r}")
+    return await create_server_with(loop, protocol_factory, sock, backlog=backlog)

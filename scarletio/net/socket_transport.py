@@ -1,0 +1,345 @@
+"""`SocketTransport`: the transport of a connected stream socket (high level, net).
+
+The hot path, per readiness event: the loop runs the reader handle registered once for the socket
+(no allocation), the transport receives with `recv_into` into its thread's shared buffer and hands
+the protocol a `bytes` copy. Writing sends directly while nothing is queued, queues only what the
+kernel did not take, and flushes a queue of several chunks with one `sendmsg` (scatter-gather).
+
+Life cycle: `_start()` calls `connection_made` and starts reading. `close()` stops reading, flushes,
+then calls `connection_lost(None)` and closes the socket; `abort()` and errors skip the flush. The
+protocol sees `connection_lost` exactly once, always from its own loop callback.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, final
+
+from .._reporting import report_error
+from ..event_thread import EventThread
+from ._flow import IOV_MAX, WriteFlow, consume, queued_view, receive_buffer, size_of
+from .interfaces import BytesLike, StreamProtocol, StreamTransport
+
+if TYPE_CHECKING:
+    from .servers import Server
+
+__all__ = ("SocketTransport",)
+
+_SHUT_WR = socket.SHUT_WR
+_TCP_FAMILIES = (socket.AF_INET, socket.AF_INET6)
+
+
+def _address_or_none(getter: Callable[[], object]) -> object:
+    try:
+        return getter()
+    except OSError:
+        return None
+
+
+@final
+class SocketTransport(WriteFlow, StreamTransport):
+    """The transport of a connected, non-blocking stream socket (TCP or Unix).
+
+    Built by the connection and server functions; use the `StreamTransport` interface.
+
+    Args:
+        loop: The loop; the transport is used from its thread only.
+        sock: The connected socket; the transport owns it from now on and closes it.
+        protocol: The protocol to call back.
+        server: The server that accepted the connection, told when it ends.
+    """
+
+    __slots__ = (
+        "_buffer",
+        "_closing",
+        "_eof_seen",
+        "_eof_written",
+        "_extra",
+        "_fd",
+        "_lost",
+        "_loop",
+        "_protocol",
+        "_reading",
+        "_server",
+        "_socket",
+        "_view",
+    )
+
+    _protocol: StreamProtocol
+
+    def __init__(
+        self, loop: EventThread, sock: socket.socket, protocol: StreamProtocol, server: Server | None = None
+    ) -> None:
+        self._init_flow()
+        self._loop = loop
+        self._socket = sock
+        self._fd = sock.fileno()
+        self._protocol = protocol
+        self._server = server
+        self._buffer: deque[memoryview] = deque()
+        self._view = receive_buffer()
+        self._reading = True
+        self._closing = False
+        self._eof_seen = False
+        self._eof_written = False
+        self._lost = False  # connection_lost is scheduled (or ran)
+        if sock.family in _TCP_FAMILIES and sock.type == socket.SOCK_STREAM:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        self._extra: dict[str, object] = {
+            "socket": sock,
+            "sockname": _address_or_none(sock.getsockname),
+            "peername": _address_or_none(sock.getpeername),
+        }
+
+    def _start(self) -> None:
+        """Call `connection_made` and start reading; an exception from the protocol propagates."""
+        self._protocol.connection_made(self)
+        if self._reading and not self._closing:
+            self._loop.add_reader(self._fd, self._read_ready)
+
+    def _discard(self) -> None:
+        """Close the socket of a connection whose `connection_made` failed (no `connection_lost`)."""
+        self._closing = self._lost = True
+        self._loop.remove_reader(self._fd)
+        if self._buffer:
+            self._buffer.clear()
+            self._loop.remove_writer(self._fd)
+        self._socket.close()
+        self._detach()
+
+    def _detach(self) -> None:
+        server = self._server
+        if server is not None:
+            self._server = None
+            server._detach()
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def _read_ready(self) -> None:
+        try:
+            count = self._socket.recv_into(self._view)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as error:
+            self._force_close(error)
+            return
+        if count:
+            try:
+                self._protocol.data_received(self._view[:count].tobytes())
+            except Exception as error:
+                self._protocol_failed(error, "data_received")
+        else:
+            self._read_eof()
+
+    def _read_eof(self) -> None:
+        self._eof_seen = True
+        self._loop.remove_reader(self._fd)
+        try:
+            keep_open = self._protocol.eof_received()
+        except Exception as error:
+            self._protocol_failed(error, "eof_received")
+            return
+        if not keep_open or self._eof_written:  # kept open, but both directions are finished
+            self.close()
+
+    def pause_reading(self) -> None:
+        """Stop delivering data until `resume_reading`; the peer is held back by TCP flow control."""
+        if self._reading and not self._closing:
+            self._reading = False
+            self._loop.remove_reader(self._fd)
+
+    def resume_reading(self) -> None:
+        """Deliver data again after `pause_reading`."""
+        if not self._reading and not self._closing:
+            self._reading = True
+            if not self._eof_seen:
+                self._loop.add_reader(self._fd, self._read_ready)
+
+    def is_reading(self) -> bool:
+        """Return whether data is being delivered (not paused, not closing)."""
+        return self._reading and not self._closing
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def write(self, data: BytesLike) -> None:
+        """Send `data`, queueing what the kernel does not take now; never blocks.
+
+        Writes after `close`, `abort` or the loss of the connection are dropped.
+
+        Args:
+            data: The bytes to send.
+
+        Raises:
+            RuntimeError: After `write_eof`.
+        """
+        if self._eof_written:
+            raise RuntimeError("cannot write after write_eof(); the sending side is closed")
+        size = len(data) if type(data) is bytes else memoryview(data).nbytes
+        if not size or self._closing:
+            return
+        sent = 0
+        buffer = self._buffer
+        if not buffer:
+            try:
+                sent = self._socket.send(data)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as error:
+                self._force_close(error)
+                return
+            if sent == size:
+                return
+            self._loop.add_writer(self._fd, self._write_ready)
+        buffer.append(queued_view(data, sent))
+        self._buffer_size += size - sent
+        if self._buffer_size > self._high_water:
+            self._maybe_pause()
+
+    def writelines(self, chunks: Iterable[BytesLike]) -> None:
+        """Send every chunk in order, as one scatter-gather `sendmsg` when nothing is queued yet.
+
+        Args:
+            chunks: The byte chunks.
+
+        Raises:
+            RuntimeError: After `write_eof`.
+        """
+        if self._eof_written:
+            raise RuntimeError("cannot write after write_eof(); the sending side is closed")
+        if self._closing:
+            return
+        buffer = self._buffer
+        was_empty = not buffer
+        for chunk in chunks:
+            size = size_of(chunk)
+            if size:
+                buffer.append(queued_view(chunk, 0))
+                self._buffer_size += size
+        if was_empty and buffer:
+            if self._flush():
+                self._loop.add_writer(self._fd, self._write_ready)
+        if self._buffer_size > self._high_water:
+            self._maybe_pause()
+
+    def _flush(self) -> bool:
+        """Send as much of the queue as the kernel takes; return whether anything is left to wait for."""
+        buffer = self._buffer
+        try:
+            if len(buffer) == 1:
+                sent = self._socket.send(buffer[0])
+            elif len(buffer) <= IOV_MAX:
+                sent = self._socket.sendmsg(buffer)
+            else:
+                sent = self._socket.sendmsg([buffer[index] for index in range(IOV_MAX)])
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError as error:
+            self._force_close(error)
+            return False
+        self._buffer_size -= sent
+        consume(buffer, sent)
+        return bool(buffer)
+
+    def _write_ready(self) -> None:
+        if self._flush():
+            if self._write_paused:
+                self._maybe_resume()
+            return
+        if self._lost:  # the flush failed and the transport is going away
+            return
+        self._loop.remove_writer(self._fd)
+        if self._write_paused:
+            self._maybe_resume()
+        if self._closing:
+            self._lost = True
+            self._connection_lost(None)
+        elif self._eof_written:
+            self._shutdown_write()
+
+    def _shutdown_write(self) -> None:
+        try:
+            self._socket.shutdown(_SHUT_WR)
+        except OSError as error:
+            self._force_close(error)
+            return
+        if self._eof_seen:  # the peer finished sending too: nothing can happen on the socket any more
+            self.close()
+
+    def write_eof(self) -> None:
+        """Half-close: shut the sending side down once the buffer is flushed; reading goes on.
+
+        Once the peer has finished sending too, the transport closes itself.
+        """
+        if self._closing or self._eof_written:
+            return
+        self._eof_written = True
+        if not self._buffer:
+            self._shutdown_write()
+
+    def can_write_eof(self) -> bool:
+        """Return True: stream sockets can half-close."""
+        return True
+
+    # ---- closing -------------------------------------------------------------------------------
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        """Return `'socket'`, `'peername'` or `'sockname'`; `default` for anything else.
+
+        Args:
+            name: The name of the information.
+            default: What to return when there is no such information.
+        """
+        return self._extra.get(name, default)
+
+    def is_closing(self) -> bool:
+        """Return whether `close` or `abort` was called, or the connection was lost."""
+        return self._closing
+
+    def close(self) -> None:
+        """Stop reading, flush the write buffer, then close; the protocol sees `connection_lost(None)`."""
+        if self._closing:
+            return
+        self._closing = True
+        self._loop.remove_reader(self._fd)
+        if not self._buffer and not self._lost:
+            self._lost = True
+            self._loop.call_soon(self._connection_lost, None)
+
+    def abort(self) -> None:
+        """Close at once, dropping the write buffer; the protocol sees `connection_lost(None)`."""
+        self._force_close(None)
+
+    def _force_close(self, exception: Exception | None) -> None:
+        if self._lost:
+            return
+        self._lost = True
+        if self._buffer:
+            self._buffer.clear()
+            self._buffer_size = 0
+            self._loop.remove_writer(self._fd)
+        if not self._closing:
+            self._closing = True
+            self._loop.remove_reader(self._fd)
+        self._loop.call_soon(self._connection_lost, exception)
+
+    def _protocol_failed(self, error: Exception, callback: str) -> None:
+        report_error(f"exception in {type(self._protocol).__name__}.{callback}; the connection is aborted", error)
+        self._force_close(error)
+
+    def _connection_lost(self, exception: Exception | None) -> None:
+        try:
+            self._protocol.connection_lost(exception)
+        except Exception as error:
+            report_error(f"exception in {type(self._protocol).__name__}.connection_lost", error)
+        finally:
+            self._socket.close()
+            self._detach()
+
+    def __repr__(self) -> str:
+        state = "closing" if self._closing else "open"
+        return f"<{type(self).__name__} fd={self._fd} {state}, buffered={self._buffer_size}>"

@@ -1,0 +1,400 @@
+"""The stream API, reading half (high level, net): `ReadProtocolBase`, which tasks read with `await`.
+
+`ReadProtocolBase` is a protocol (it plugs into any stream or read-pipe transport) that buffers what
+arrives and lets one task at a time read it: `read`, `read_exactly`, `read_until`, `read_line`,
+`read_once`. `ReadWriteProtocolBase` (in `stream_writing`) adds writing and `drain()`.
+
+The buffer is a queue of the `bytes` chunks the transport delivered plus an offset into the first one,
+so a read that matches a chunk returns that very object (no copy) and partial reads slice only what
+they return. A waiting reader states how many bytes it needs; arriving data wakes it only once that
+many are buffered. While more than `READ_HIGH_WATER` bytes wait unread and no reader needs them all,
+the transport stops reading, so a slow reader pushes back on the peer through TCP flow control.
+
+Errors: once the connection is lost with an exception (or `set_exception` was called), a read that
+cannot be served from the buffer raises it; a read that needs more bytes than arrive before EOF raises
+`IncompleteRead`, carrying the bytes that did arrive.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..event_thread import EventThread
+from ..futures import Future
+from .interfaces import ReadPipeProtocol, ReadTransport, StreamProtocol, Transport
+
+__all__ = ("READ_HIGH_WATER", "READ_LOW_WATER", "IncompleteRead", "ReadProtocolBase")
+
+READ_HIGH_WATER = 256 * 1024
+"""Unread bytes above which a stream protocol pauses its transport's reading."""
+
+READ_LOW_WATER = READ_HIGH_WATER // 4
+"""Unread bytes at or below which a paused transport reads again."""
+
+_NEVER = 1 << 62  # "wake me at EOF only"
+
+
+class IncompleteRead(EOFError):
+    """The stream ended before a read could be satisfied.
+
+    Attributes:
+        partial: The bytes that did arrive (they are consumed).
+        expected: How many bytes the read needed, or `None` when it waited for a boundary.
+    """
+
+    def __init__(self, partial: bytes, expected: int | None, message: str) -> None:
+        """Describe an incomplete read.
+
+        Args:
+            partial: The bytes that did arrive.
+            expected: How many bytes were needed, if known.
+            message: The explanation.
+        """
+        EOFError.__init__(self, message)
+        self.partial = partial
+        self.expected = expected
+
+
+class ReadProtocolBase(StreamProtocol, ReadPipeProtocol):
+    """A stream protocol whose incoming data tasks read with `await`.
+
+    Plug it into a connection with a factory (`lambda: ReadProtocolBase(loop)`), or subclass it.
+    Reading methods must be awaited from tasks of `loop`, one task at a time.
+
+    Args:
+        loop: The loop the protocol's transport and readers run on.
+    """
+
+    __slots__ = (
+        "_at_eof",
+        "_chunks",
+        "_exception",
+        "_loop",
+        "_offset",
+        "_paused_reading",
+        "_reader",
+        "_size",
+        "_transport",
+        "_waiter",
+        "_wanted",
+    )
+
+    def __init__(self, loop: EventThread) -> None:
+        self._loop = loop
+        self._transport: Transport | None = None
+        self._reader: ReadTransport | None = None  # the transport, if reading can be paused
+        self._chunks: deque[bytes] = deque()
+        self._offset = 0  # bytes of the first chunk already consumed
+        self._size = 0  # unread bytes
+        self._at_eof = False
+        self._exception: BaseException | None = None
+        self._waiter: Future[None] | None = None
+        self._wanted = 0  # unread bytes the waiting reader needs
+        self._paused_reading = False
+
+    # ---- protocol callbacks ---------------------------------------------------------------------
+
+    def connection_made(self, transport: Transport, /) -> None:
+        """Remember the transport."""
+        self._transport = transport
+        self._reader = transport if isinstance(transport, ReadTransport) else None
+
+    def data_received(self, data: bytes, /) -> None:
+        """Buffer `data` and wake the reader once it has what it waits for."""
+        self._chunks.append(data)
+        size = self._size = self._size + len(data)
+        if size >= self._wanted:
+            waiter = self._waiter
+            if waiter is not None:
+                self._waiter = None
+                self._wanted = 0
+                waiter.set_result_if_pending(None)
+            if size > READ_HIGH_WATER and not self._paused_reading:
+                self._pause_transport()
+        elif size > READ_HIGH_WATER:
+            waiter = self._waiter
+            if waiter is not None and waiter.is_done():  # its reader was cancelled: nobody needs it all
+                self._waiter = None
+                self._wanted = 0
+                if not self._paused_reading:
+                    self._pause_transport()
+
+    def eof_received(self) -> bool | None:
+        """Mark the end of the stream and wake the reader.
+
+        Returns:
+            False: a read-only protocol lets its transport close.
+        """
+        self._mark_eof()
+        return False
+
+    def connection_lost(self, exception: Exception | None, /) -> None:
+        """Mark the end of the stream (with `exception` if the connection failed) and wake the reader."""
+        if exception is not None and self._exception is None:
+            self._exception = exception
+        self._mark_eof()
+
+    def pause_writing(self) -> None:
+        """Ignored: a read-only protocol does not write."""
+        return None
+
+    def resume_writing(self) -> None:
+        """Ignored: a read-only protocol does not write."""
+        return None
+
+    def _mark_eof(self) -> None:
+        self._at_eof = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            self._wanted = 0
+            waiter.set_result_if_pending(None)
+
+    def _pause_transport(self) -> None:
+        reader = self._reader
+        if reader is not None and not reader.is_closing():
+            self._paused_reading = True
+            reader.pause_reading()
+
+    def _resume_transport(self) -> None:
+        self._paused_reading = False
+        reader = self._reader
+        if reader is not None:
+            reader.resume_reading()
+
+    # ---- state ------------------------------------------------------------------------------------
+
+    def get_transport(self) -> Transport | None:
+        """Return the transport, once connected."""
+        return self._transport
+
+    def get_size(self) -> int:
+        """Return how many received bytes are not read yet."""
+        return self._size
+
+    def is_at_eof(self) -> bool:
+        """Return whether the stream ended and every byte of it was read."""
+        return self._at_eof and not self._size
+
+    def set_exception(self, exception: BaseException) -> None:
+        """Make reads that cannot be served from the buffer raise `exception`; wakes the reader.
+
+        Args:
+            exception: The exception to raise.
+        """
+        self._exception = exception
+        self._wake()
+
+    def close_transport(self, force: bool = False) -> None:
+        """Close the transport (flushing first) or, with `force`, abort it.
+
+        Args:
+            force: Drop unsent data and close at once.
+        """
+        transport = self._transport
+        if transport is not None:
+            if force:
+                transport.abort()
+            else:
+                transport.close()
+
+    # ---- buffer -----------------------------------------------------------------------------------
+
+    def _take(self, n: int) -> bytes:
+        """Consume and return the next `n` bytes (0 < n <= the buffered size)."""
+        chunks = self._chunks
+        chunk = chunks[0]
+        offset = self._offset
+        end = offset + n
+        length = len(chunk)
+        if end < length:
+            data = chunk[offset:end]
+            self._offset = end
+        elif end == length:
+            data = chunk[offset:] if offset else chunk
+            chunks.popleft()
+            self._offset = 0
+        else:
+            parts = [chunk[offset:] if offset else chunk]
+            chunks.popleft()
+            remaining = end - length
+            while remaining:
+                chunk = chunks[0]
+                length = len(chunk)
+                if length <= remaining:
+                    parts.append(chunk)
+                    chunks.popleft()
+                    remaining -= length
+                else:
+                    parts.append(chunk[:remaining])
+                    self._offset = remaining
+                    break
+            else:
+                self._offset = 0
+            data = b"".join(parts)
+        size = self._size = self._size - n
+        if self._paused_reading and size <= READ_LOW_WATER:
+            self._resume_transport()
+        return data
+
+    def _find(self, boundary: bytes, start: int) -> int:
+        """Return the position of `boundary` in the unread bytes at or after `start`, or -1."""
+        chunks = self._chunks
+        if not chunks:
+            return -1
+        if len(chunks) > 1:  # merge, so the search sees boundaries that straddle chunks
+            offset = self._offset
+            merged = b"".join(chunks)
+            chunks.clear()
+            chunks.append(merged)
+            index = merged.find(boundary, offset + start)
+        else:
+            offset = self._offset
+            index = chunks[0].find(boundary, offset + start)
+        return index - offset if index >= 0 else -1
+
+    def _wait(self, wanted: int) -> Future[None]:
+        """Return a future resolved once `wanted` bytes are buffered, or the stream ended or failed.
+
+        Readers await it in a loop and look at the buffer again when it resolves. It is a plain
+        method, not a coroutine: a wait costs one future and no extra frame.
+
+        Raises:
+            BaseException: The stored exception (`set_exception`, or the error that ended the connection).
+            RuntimeError: If another task is waiting already.
+        """
+        exception = self._exception
+        if exception is not None:
+            raise exception
+        waiter = self._waiter
+        if waiter is not None and not waiter.is_done():  # a cancelled reader leaves a done waiter behind
+            raise RuntimeError("another task is already reading from this protocol; read from one task at a time")
+        if self._paused_reading:
+            self._resume_transport()
+        waiter = self._waiter = Future(self._loop)
+        self._wanted = wanted
+        return waiter
+
+    def _end_of_stream(self) -> bytes:
+        """Return the rest at EOF, or raise the stored exception if the connection failed."""
+        exception = self._exception
+        if exception is not None:
+            raise exception
+        return self._take(self._size) if self._size else b""
+
+    # ---- reading ----------------------------------------------------------------------------------
+
+    async def read(self, n: int = -1) -> bytes:
+        """Read up to `n` bytes, or everything until EOF when `n` is negative.
+
+        Args:
+            n: The most bytes to return; negative for all until EOF.
+
+        Returns:
+            The bytes; empty only at EOF (or for `n == 0`).
+        """
+        if n < 0:
+            while not self._at_eof:
+                await self._wait(_NEVER)
+            return self._end_of_stream()
+        if n == 0:
+            return b""
+        while not self._size:
+            if self._at_eof:
+                return self._end_of_stream()
+            await self._wait(1)
+        return self._take(n if n < self._size else self._size)
+
+    async def read_once(self) -> bytes:
+        """Read whatever is buffered, waiting for at least one byte.
+
+        Returns:
+            The bytes; empty only at EOF.
+        """
+        while not self._size:
+            if self._at_eof:
+                return self._end_of_stream()
+            await self._wait(1)
+        return self._take(self._size)
+
+    async def read_exactly(self, n: int) -> bytes:
+        """Read exactly `n` bytes.
+
+        Args:
+            n: How many bytes to read.
+
+        Returns:
+            The bytes.
+
+        Raises:
+            IncompleteRead: If the stream ends first; `.partial` holds what arrived.
+            ValueError: If `n` is negative.
+        """
+        if n <= 0:
+            if n == 0:
+                return b""
+            raise ValueError(f"read_exactly needs a byte count >= 0, got {n!r}")
+        while self._size < n:
+            if self._at_eof:
+                partial = self._end_of_stream()
+                raise IncompleteRead(
+                    partial, n, f"the stream ended after {len(partial)} of {n} bytes; the bytes are in .partial"
+                )
+            await self._wait(n)
+        return self._take(n)
+
+    async def read_until(self, boundary: bytes) -> bytes:
+        """Read up to `boundary`; the boundary is consumed but not returned.
+
+        Args:
+            boundary: The bytes that end the piece to read.
+
+        Returns:
+            The bytes before the boundary.
+
+        Raises:
+            IncompleteRead: If the stream ends before the boundary; `.partial` holds the rest.
+            ValueError: If `boundary` is empty.
+        """
+        if not boundary:
+            raise ValueError("read_until needs a non-empty boundary")
+        start = 0
+        while True:
+            index = self._find(boundary, start)
+            if index >= 0:
+                data = self._take(index) if index else b""
+                self._take(len(boundary))
+                return data
+            if self._at_eof:
+                partial = self._end_of_stream()
+                raise IncompleteRead(
+                    partial,
+                    None,
+                    f"the stream ended after {len(partial)} bytes without the boundary {boundary!r}; "
+                    "the bytes are in .partial",
+                )
+            start = max(0, self._size - len(boundary) + 1)
+            await self._wait(self._size + 1)
+
+    async def read_line(self) -> bytes:
+        """Read one line, including its `b"\\n"`; at EOF, the rest without one (empty when nothing is left).
+
+        Returns:
+            The line.
+        """
+        start = 0
+        while True:
+            index = self._find(b"\n", start)
+            if index >= 0:
+                return self._take(index + 1)
+            if self._at_eof:
+                return self._end_of_stream()
+            start = self._size
+            await self._wait(self._size + 1)
+
+    def __repr__(self) -> str:
+        state = "eof" if self._at_eof else "open"
+        return f"<{type(self).__name__} {state}, buffered={self._size}>"
