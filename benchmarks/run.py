@@ -53,19 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="run only these cases")
     arguments = parser.parse_args(argv)
 
-    cases: list[Case] = [Case(*spec) for spec in cases_core.CASES]
-    try:
-        from benchmarks import cases_sync
+    from benchmarks import cases_net, cases_sync
 
-        cases.extend(Case(*spec) for spec in cases_sync.CASES)
-    except ImportError:
-        pass
+    cases: list[Case] = [Case(*spec) for spec in cases_core.CASES]
+    cases.extend(Case(*spec) for spec in cases_sync.CASES)
+    cases.extend(Case(*spec) for spec in cases_net.CASES)
     if arguments.only:
         cases = [case for case in cases if case.name in arguments.only]
 
     loop = scarletio.EventThread(arguments.backend, name="benchmark")
     print(f"python {sys.version.split()[0]}, scarletio backend {loop.backend.name}")
-    print(f"{'case':<34} {'asyncio':>10} {'scarletio':>10} {'ratio':>7} {'target':>7}")
+    print(f"{'case':<38} {'asyncio':>10} {'scarletio':>10} {'ratio':>7} {'target':>7}")
     try:
         for case in cases:
             asyncio_time = best_time(case.run_asyncio, arguments.repeat)
@@ -73,23 +71,18 @@ def main(argv: list[str] | None = None) -> int:
             ratio = asyncio_time / scarletio_time
             verdict = "ok" if ratio >= case.target else "BELOW"
             print(
-                f"{case.name:<34} {asyncio_time * 1e3:>8.1f}ms {scarletio_time * 1e3:>8.1f}ms "
+                f"{case.name:<38} {asyncio_time * 1e3:>8.1f}ms {scarletio_time * 1e3:>8.1f}ms "
                 f"{ratio:>6.2f}x {case.target:>6.1f}x {verdict}",
                 flush=True,
             )
         if not arguments.only or "memory" in arguments.only:
-            try:
-                from benchmarks.cases_sync import memory_per_sleeping_task
-            except ImportError:
-                pass
-            else:
-                asyncio_bytes, scarletio_bytes = memory_per_sleeping_task(loop)
-                ratio = scarletio_bytes / asyncio_bytes
-                verdict = "ok" if ratio <= 0.6 else "ABOVE"
-                print(
-                    f"{'memory per sleeping task':<34} {asyncio_bytes:>9.0f}B {scarletio_bytes:>9.0f}B "
-                    f"{ratio:>6.2f}x {'<=0.6':>6}x {verdict}  (scarletio / asyncio, lower is better)"
-                )
+            asyncio_bytes, scarletio_bytes = cases_sync.memory_per_sleeping_task(loop)
+            ratio = scarletio_bytes / asyncio_bytes
+            verdict = "ok" if ratio <= 0.6 else "ABOVE"
+            print(
+                f"{'memory per sleeping task':<38} {asyncio_bytes:>9.0f}B {scarletio_bytes:>9.0f}B "
+                f"{ratio:>6.2f}x {'<=0.6':>6}x {verdict}  (scarletio / asyncio, lower is better)"
+            )
     finally:
         loop.stop()
         loop.join()
