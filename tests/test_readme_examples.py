@@ -191,3 +191,14 @@ def test_readme_example_prints_what_the_readme_says_on_time(
         assert loop_thread == loop_again
         assert executor_thread == executor_again
         assert loop_thread != executor_thread
+
+
+@pytest.mark.parametrize("backend", ("epoll", "poll"))
+def test_the_echo_example_of_our_readme_round_trips_two_lines(backend: str) -> None:
+    environment = dict(os.environ, SCARLETIO_BACKEND=backend)
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "echo.py")], capture_output=True, text=True, env=environment, timeout=20
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == "hello\nworld\n"
+    assert completed.stderr == ""
