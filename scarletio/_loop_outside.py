@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import threading
 from _thread import get_ident
-from collections.abc import Awaitable, Coroutine
+import concurrent.futures
+from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, final
+
+from typing_extensions import TypeVarTuple, Unpack
 
 from ._loop_states import STOPPING
 from ._thread_signal import ThreadSignal
@@ -20,9 +23,10 @@ from .tasks import _new_task
 if TYPE_CHECKING:
     from .event_thread import EventThread
 
-__all__ = ("LoopPause", "run_from_outside")
+__all__ = ("LoopPause", "run_from_outside", "submit_to_executor")
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 CANCELLATION_GRACE_SECONDS = 0.1
 """How long `LOOP.run` waits for a cancelled task to finish, to chain its exception as the cause."""
@@ -119,3 +123,40 @@ class LoopPause:
         traceback: TracebackType | None,
     ) -> None:
         self._release.set()
+
+
+def submit_to_executor(loop: EventThread, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:
+    """Run `function(*args)` on `loop`'s executor; return a future of `loop` for its outcome.
+
+    Cancelling the future withdraws the job if it has not started yet.
+    """
+    future: Future[T] = Future(loop)
+    job = loop.get_executor().submit(function, *args)
+    job.add_done_callback(lambda done: _deliver_job(loop, done, future))
+    future.add_done_callback(lambda finished: job.cancel() if finished.is_cancelled() else None)
+    return future
+
+
+def _deliver_job(loop: EventThread, job: concurrent.futures.Future[T], future: Future[T]) -> None:
+    """Hand a finished job's outcome to the loop thread (called on the worker thread)."""
+    if not loop.is_closed():
+        try:
+            loop.call_soon(_copy_job_outcome, job, future)
+        except RuntimeError:  # the loop stopped meanwhile; its pending futures were cancelled
+            pass
+
+
+def _copy_job_outcome(job: concurrent.futures.Future[T], target: Future[T]) -> None:
+    """Copy a finished job into its scarletio future (on the loop thread)."""
+    if target.is_done():
+        return
+    if job.cancelled():
+        target.cancel()
+        return
+    exception = job.exception()
+    if exception is None:
+        target.set_result(job.result())
+    elif isinstance(exception, StopIteration):
+        target.set_exception(RuntimeError(f"executor function raised {exception!r}"))
+    else:
+        target.set_exception(exception)

@@ -29,7 +29,7 @@ from typing_extensions import TypeVarTuple, Unpack
 from ._loop_timers import collect_due_timers, compact_timers
 from ._loop_virtual import VirtualTimeDriver
 from ._loop_io import READ, WRITE, add_watcher, fileno, remove_watcher
-from ._loop_outside import LoopPause, await_any, run_from_outside
+from ._loop_outside import LoopPause, await_any, run_from_outside, submit_to_executor
 from ._loop_shutdown import close_async_generators, finalize_async_generator, shut_down
 from ._loop_states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
 from ._reporting import report_error
@@ -62,22 +62,6 @@ def _check_coroutine(value: object) -> None:
     if not isinstance(value, (Coroutine, GeneratorType)):
         hint = "; call the async function to get one: f() rather than f" if callable(value) else ""
         raise TypeError(f"create_task needs a coroutine, got {value!r}{hint}")
-
-
-def _copy_outcome(source: Any, target: Future[Any]) -> None:
-    """Copy a finished `concurrent.futures.Future` into a scarletio future (on the loop thread)."""
-    if target.is_done():
-        return
-    if source.cancelled():
-        target.cancel()
-        return
-    exception = source.exception()
-    if exception is None:
-        target.set_result(source.result())
-    elif isinstance(exception, StopIteration):
-        target.set_exception(RuntimeError(f"executor function raised {exception!r}"))
-    else:
-        target.set_exception(exception)
 
 
 class EventThread(threading.Thread):
@@ -426,18 +410,7 @@ class EventThread(threading.Thread):
                 "run_in_executor must be called on the loop thread; from other threads use "
                 "loop.call_soon_thread_safe(...) or run the function yourself"
             )
-        future: Future[T] = Future(self)
-        job = self.get_executor().submit(function, *args)
-        job.add_done_callback(lambda done: self._deliver_job(done, future))
-        future.add_done_callback(lambda finished: job.cancel() if finished.is_cancelled() else None)
-        return future
-
-    def _deliver_job(self, job: Any, future: Future[Any]) -> None:
-        if self._loop_state != _CLOSED:
-            try:
-                self.call_soon(_copy_outcome, job, future)
-            except RuntimeError:  # the loop stopped meanwhile; its pending futures were cancelled
-                pass
+        return submit_to_executor(self, function, *args)
 
     # ---- file descriptors ---------------------------------------------------------------------
 
