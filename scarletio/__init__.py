@@ -13,7 +13,7 @@ from .abc import Executor as Executor
 from .abc import Reactor as Reactor
 from .backends import available_backends as available_backends
 from .backends import get_backend as get_backend
-from .event_thread import EventThread as EventThread
+from .event_loop import EventThread as EventThread
 from .exceptions import CancelledError as CancelledError
 from .exceptions import DeadlockError as DeadlockError
 from .exceptions import InvalidStateError as InvalidStateError

@@ -11,10 +11,13 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Awaitable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .abc import Backend
-from .event_thread import EventThread
+from .event_thread import EventThread as SchedulerThread
+
+if TYPE_CHECKING:
+    from .event_loop import EventThread
 from .futures import Future
 from .tasks import Task
 
@@ -31,22 +34,35 @@ __all__ = (
 
 T = TypeVar("T")
 
-_links: weakref.WeakKeyDictionary[threading.Thread, EventThread] = weakref.WeakKeyDictionary()
+_links: weakref.WeakKeyDictionary[threading.Thread, SchedulerThread] = weakref.WeakKeyDictionary()
 _links_lock = threading.Lock()
+
+
+def _new_loop(backend: Backend | str | None, *, daemon: bool, name: str | None, start_later: bool) -> EventThread:
+    # Imported here: the networking modules `event_loop` brings in use this module themselves.
+    from .event_loop import EventThread
+
+    return EventThread(backend, daemon=daemon, name=name, start_later=start_later)
+
+
+def _as_full(loop: SchedulerThread) -> EventThread:
+    # Loops made from the scheduler class itself (tests, internals) are found too; they simply lack
+    # the networking methods.
+    return loop  # type: ignore[return-value]
 
 
 def _find_event_loop() -> EventThread | None:
     thread = threading.current_thread()
-    if isinstance(thread, EventThread):
-        return thread
+    if isinstance(thread, SchedulerThread):
+        return _as_full(thread)
     with _links_lock:
         loop = _links.get(thread)
         if loop is not None and not loop.is_stopped():
-            return loop
+            return _as_full(loop)
         for candidate in threading.enumerate():
-            if isinstance(candidate, EventThread) and not candidate.daemon and candidate.is_running():
+            if isinstance(candidate, SchedulerThread) and not candidate.daemon and candidate.is_running():
                 _links[thread] = candidate
-                return candidate
+                return _as_full(candidate)
     return None
 
 
@@ -88,7 +104,7 @@ def get_or_create_event_loop(
     """
     loop = _find_event_loop()
     if loop is None:
-        loop = EventThread(backend, daemon=daemon, name=name, start_later=start_later)
+        loop = _new_loop(backend, daemon=daemon, name=name, start_later=start_later)
         with _links_lock:
             _links[threading.current_thread()] = loop
     return loop
@@ -109,21 +125,21 @@ def create_event_loop(
         name: The thread's name.
         start_later: Start the loop on first use instead of now.
     """
-    loop = EventThread(backend, daemon=daemon, name=name, start_later=start_later)
+    loop = _new_loop(backend, daemon=daemon, name=name, start_later=start_later)
     if _find_event_loop() is None:
         with _links_lock:
             _links[threading.current_thread()] = loop
     return loop
 
 
-def set_event_loop(loop: EventThread) -> None:
+def set_event_loop(loop: SchedulerThread) -> None:
     """Link `loop` to the current thread, so `get_event_loop()` finds it here.
 
     Raises:
         RuntimeError: If called on a loop thread (its loop is always itself).
     """
     thread = threading.current_thread()
-    if isinstance(thread, EventThread):
+    if isinstance(thread, SchedulerThread):
         raise RuntimeError("set_event_loop cannot be called on an event loop thread: its loop is itself")
     with _links_lock:
         _links[thread] = loop
@@ -143,12 +159,12 @@ def run(awaitable: Awaitable[T], timeout: float | None = None, *, backend: Backe
     Raises:
         RuntimeError: If called on an event loop thread; await the awaitable there instead.
     """
-    if isinstance(threading.current_thread(), EventThread):
+    if isinstance(threading.current_thread(), SchedulerThread):
         raise RuntimeError("run() cannot be called on an event loop thread; await the awaitable instead")
     loop = _find_event_loop()
     if loop is not None and not loop.daemon:
         return loop.run(awaitable, timeout)
-    loop = EventThread(backend, daemon=True, name="scarletio.run", start_later=False)
+    loop = _new_loop(backend, daemon=True, name="scarletio.run", start_later=False)
     try:
         return loop.run(awaitable, timeout)
     finally:
@@ -156,16 +172,16 @@ def run(awaitable: Awaitable[T], timeout: float | None = None, *, backend: Backe
         loop.join()
 
 
-def create_task(coroutine: Coroutine[Any, Any, T], loop: EventThread | None = None) -> Task[T]:
+def create_task(coroutine: Coroutine[Any, Any, T], loop: SchedulerThread | None = None) -> Task[T]:
     """Schedule `coroutine` as a task on `loop` (the current context's loop by default)."""
     return (get_event_loop() if loop is None else loop).create_task(coroutine)
 
 
-def create_future(loop: EventThread | None = None) -> Future[T]:
+def create_future(loop: SchedulerThread | None = None) -> Future[T]:
     """Return a new pending future of `loop` (the current context's loop by default)."""
     return Future(get_event_loop() if loop is None else loop)
 
 
-def get_current_task(loop: EventThread | None = None) -> Task[Any] | None:
+def get_current_task(loop: SchedulerThread | None = None) -> Task[Any] | None:
     """Return the task being stepped on `loop` (the current context's loop by default), if any."""
     return (get_event_loop() if loop is None else loop).current_task

@@ -21,7 +21,7 @@ from types import CodeType
 from typing import final
 
 from ..abc import Backend
-from ..event_thread import EventThread
+from ..event_loop import EventThread
 from ..tasks import Task
 from ..toplevel import create_event_loop
 

@@ -19,7 +19,7 @@ from typing_extensions import TypeVarTuple, Unpack
 
 from ..abc import Backend
 from ..backends.virtual import virtual_backend
-from ..event_thread import EventThread
+from ..event_loop import EventThread
 from ..exceptions import CancelledError
 
 __all__ = ("explore", "run_virtual", "virtual_loop")

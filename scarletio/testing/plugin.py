@@ -33,7 +33,7 @@ import pytest
 from ..abc import Clock
 from ..backends import available_backends, get_backend
 from ..backends.virtual import virtual_backend
-from ..event_thread import EventThread
+from ..event_loop import EventThread
 from . import _running_loop
 
 if TYPE_CHECKING:

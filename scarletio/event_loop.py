@@ -1,0 +1,70 @@
+"""`EventThread` with its whole API: the scheduler plus networking as methods (high level).
+
+The scheduler (`scarletio.SchedulerThread`, core layer) knows nothing of sockets, protocols or
+servers; this subclass adds them as methods (`loop.create_connection_to(...)`), each being the
+`scarletio.net` function of the same name with the loop as its first argument. It adds no state, so an
+instance costs exactly what the scheduler costs. `scarletio.EventThread` is this class.
+"""
+
+from __future__ import annotations
+
+from .event_thread import EventThread as SchedulerThread
+from .net import (
+    connect_read_pipe,
+    connect_write_pipe,
+    create_connection_to,
+    create_connection_with,
+    create_datagram_connection_to,
+    create_datagram_connection_with,
+    create_server_to,
+    create_server_with,
+    create_unix_connection_to,
+    create_unix_connection_with,
+    create_unix_server_to,
+    create_unix_server_with,
+    get_address_info,
+    get_name_info,
+    socket_accept,
+    socket_connect,
+    socket_receive,
+    socket_receive_into,
+    socket_send_all,
+)
+
+__all__ = ("EventThread",)
+
+
+class EventThread(SchedulerThread):
+    """An event loop running in a thread of its own, with networking as methods.
+
+    Args:
+        backend: A `Backend`, a backend name (`"epoll"`, `"poll"`, `"virtual"`), or `None` to use the
+            `SCARLETIO_BACKEND` environment variable, else the best backend available.
+        daemon: Whether the thread is a daemon thread (it then does not keep the process alive).
+        name: The thread's name; `Thread-N` by default.
+        start_later: Start the thread on first use instead of now.
+
+    Raises:
+        ValueError: If the backend name is unknown or unavailable here.
+    """
+
+    # Each is a `scarletio.net` function whose first parameter is the loop, so it binds as a method.
+    socket_accept = socket_accept
+    socket_connect = socket_connect
+    socket_receive = socket_receive
+    socket_receive_into = socket_receive_into
+    socket_send_all = socket_send_all
+    get_address_info = get_address_info
+    get_name_info = get_name_info
+    create_connection_to = create_connection_to
+    create_connection_with = create_connection_with
+    create_unix_connection_to = create_unix_connection_to
+    create_unix_connection_with = create_unix_connection_with
+    create_server_to = create_server_to
+    create_server_with = create_server_with
+    create_unix_server_to = create_unix_server_to
+    create_unix_server_with = create_unix_server_with
+    create_datagram_connection_to = create_datagram_connection_to
+    create_datagram_connection_with = create_datagram_connection_with
+    connect_read_pipe = connect_read_pipe
+    connect_write_pipe = connect_write_pipe
