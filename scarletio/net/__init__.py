@@ -5,7 +5,7 @@ The package is split by concept:
 - `interfaces`: the transport and protocol contracts (`typing.Protocol`s);
 - `sockets`: awaitable system calls on non-blocking sockets (`socket_receive`, ...);
 - `resolve`: name resolution with the system resolver, off the loop thread;
-- `socket_transport`, `datagram`, `pipes`: the transports;
+- `socket_transport`, `datagram`, `pipes`: the transports; `tls`: TLS over a stream transport;
 - `stream_reading`, `stream_writing`: the `await`-based stream protocols (`ReadProtocolBase`,
   `ReadWriteProtocolBase`);
 - `connections`, `servers`: opening connections and serving them.
@@ -55,6 +55,7 @@ from .sockets import socket_send_all as socket_send_all
 from .stream_reading import IncompleteRead as IncompleteRead
 from .stream_reading import ReadProtocolBase as ReadProtocolBase
 from .stream_writing import ReadWriteProtocolBase as ReadWriteProtocolBase
+from .tls import SSLTransport as SSLTransport
 
 __all__ = (
     "AddressInfo",
@@ -71,6 +72,7 @@ __all__ = (
     "ReadWriteProtocolBase",
     "Server",
     "SocketAddress",
+    "SSLTransport",
     "SocketTransport",
     "StreamProtocol",
     "StreamTransport",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -18,6 +19,7 @@ from .interfaces import StreamProtocol
 from .resolve import AddressInfo, get_address_info, ip_address_of
 from .socket_transport import SocketTransport
 from .sockets import socket_connect
+from .tls import SSLTransport
 
 __all__ = (
     "create_connection_to",
@@ -46,6 +48,43 @@ def start_stream(loop: EventThread, sock: socket.socket, protocol_factory: Calla
         transport._discard()
         raise
     return protocol
+
+
+async def start_tls_stream(
+    loop: EventThread,
+    sock: socket.socket,
+    protocol_factory: Callable[[], P],
+    ssl_context: ssl.SSLContext,
+    server_host_name: str | None,
+) -> P:
+    """Give a connected non-blocking stream socket a TLS client transport; wait for the handshake.
+
+    On failure (the handshake's error, or cancellation) the connection is closed and the exception
+    propagates.
+    """
+    try:
+        protocol = protocol_factory()
+        tls = SSLTransport(loop, ssl_context, protocol, server_side=False, server_host_name=server_host_name)
+    except BaseException:
+        sock.close()
+        raise
+    transport = SocketTransport(loop, sock, tls)
+    try:
+        transport._start()
+    except BaseException:
+        transport._discard()
+        raise
+    try:
+        await tls.handshake_done
+    except BaseException:
+        tls.abort()
+        raise
+    return protocol
+
+
+def _check_tls(ssl_context: ssl.SSLContext | None, server_host_name: str | None) -> None:
+    if server_host_name is not None and ssl_context is None:
+        raise ValueError(f"server_host_name={server_host_name!r} needs an ssl_context; pass one to use TLS")
 
 
 def _bind_local(sock: socket.socket, local_infos: Sequence[AddressInfo], local_address: tuple[str, int]) -> None:
@@ -91,6 +130,8 @@ async def create_connection_to(
     socket_family: int = 0,
     socket_flags: int = 0,
     socket_protocol: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+    server_host_name: str | None = None,
 ) -> P:
     """Open a TCP connection to `host`:`port` and give it a protocol.
 
@@ -103,15 +144,22 @@ async def create_connection_to(
         socket_family: `AF_INET` or `AF_INET6` to restrict the lookup; 0 for both.
         socket_flags: `AI_*` flags for the lookup.
         socket_protocol: The protocol number for the lookup; 0 for any.
+        ssl_context: Speak TLS with these settings (`ssl.create_default_context()` for the usual
+            certificate checks).
+        server_host_name: The name the server's certificate must match; `host` by default.
 
     Returns:
-        The protocol, after its `connection_made` ran.
+        The protocol, after its `connection_made` ran (with TLS: after the handshake).
 
     Raises:
         ConnectionRefusedError: If every address refused the connection.
         OSError: If connecting failed otherwise.
         socket.gaierror: If `host` does not resolve.
+        ssl.SSLError: If the TLS handshake failed (`ssl.SSLCertVerificationError` for a certificate
+            the context does not accept).
+        ValueError: If `server_host_name` is given without `ssl_context`.
     """
+    _check_tls(ssl_context, server_host_name)
     infos = await get_address_info(
         loop, host, port, family=socket_family, type=socket.SOCK_STREAM, protocol=socket_protocol, flags=socket_flags
     )
@@ -141,32 +189,55 @@ async def create_connection_to(
         except BaseException:
             sock.close()
             raise
+        if ssl_context is not None:
+            name = host if server_host_name is None else server_host_name
+            return await start_tls_stream(loop, sock, protocol_factory, ssl_context, name)
         return start_stream(loop, sock, protocol_factory)
     raise connection_failure(f"{host!r} port {port!r}", errors)
 
 
-async def create_connection_with(loop: EventThread, protocol_factory: Callable[[], P], sock: socket.socket) -> P:
+async def create_connection_with(
+    loop: EventThread,
+    protocol_factory: Callable[[], P],
+    sock: socket.socket,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    server_host_name: str | None = None,
+) -> P:
     """Give an already connected stream socket (TCP or Unix) a protocol.
 
     Args:
         loop: The loop the calling task runs on.
         protocol_factory: Builds the connection's protocol.
         sock: A connected `SOCK_STREAM` socket; the transport owns it from now on.
+        ssl_context: Speak TLS (as the client) with these settings.
+        server_host_name: The name the server's certificate must match; required when the context
+            checks host names.
 
     Returns:
-        The protocol, after its `connection_made` ran.
+        The protocol, after its `connection_made` ran (with TLS: after the handshake).
 
     Raises:
-        ValueError: If `sock` is not a stream socket.
+        ValueError: If `sock` is not a stream socket, or `server_host_name` is given without
+            `ssl_context`, or the context checks host names and there is no `server_host_name`.
+        ssl.SSLError: If the TLS handshake failed.
     """
     if sock.type != socket.SOCK_STREAM:
         raise ValueError(f"a stream connection needs a SOCK_STREAM socket, got {sock!r}")
+    _check_tls(ssl_context, server_host_name)
     sock.setblocking(False)
+    if ssl_context is not None:
+        return await start_tls_stream(loop, sock, protocol_factory, ssl_context, server_host_name)
     return start_stream(loop, sock, protocol_factory)
 
 
 async def create_unix_connection_to(
-    loop: EventThread, protocol_factory: Callable[[], P], path: str | bytes | os.PathLike[str]
+    loop: EventThread,
+    protocol_factory: Callable[[], P],
+    path: str | bytes | os.PathLike[str],
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    server_host_name: str | None = None,
 ) -> P:
     """Connect to the Unix stream socket at `path` and give the connection a protocol.
 
@@ -174,13 +245,19 @@ async def create_unix_connection_to(
         loop: The loop the calling task runs on.
         protocol_factory: Builds the connection's protocol.
         path: The socket's file system path (bytes starting with a zero byte: an abstract address).
+        ssl_context: Speak TLS (as the client) with these settings.
+        server_host_name: The name the server's certificate must match; required when the context
+            checks host names.
 
     Returns:
-        The protocol, after its `connection_made` ran.
+        The protocol, after its `connection_made` ran (with TLS: after the handshake).
 
     Raises:
         OSError: If connecting fails (`FileNotFoundError`, `ConnectionRefusedError`, ...).
+        ssl.SSLError: If the TLS handshake failed.
+        ValueError: If `server_host_name` is given without `ssl_context`.
     """
+    _check_tls(ssl_context, server_host_name)
     address = path if isinstance(path, bytes) else os.fspath(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -189,23 +266,37 @@ async def create_unix_connection_to(
     except BaseException:
         sock.close()
         raise
+    if ssl_context is not None:
+        return await start_tls_stream(loop, sock, protocol_factory, ssl_context, server_host_name)
     return start_stream(loop, sock, protocol_factory)
 
 
-async def create_unix_connection_with(loop: EventThread, protocol_factory: Callable[[], P], sock: socket.socket) -> P:
+async def create_unix_connection_with(
+    loop: EventThread,
+    protocol_factory: Callable[[], P],
+    sock: socket.socket,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    server_host_name: str | None = None,
+) -> P:
     """Give an already connected Unix stream socket a protocol.
 
     Args:
         loop: The loop the calling task runs on.
         protocol_factory: Builds the connection's protocol.
         sock: A connected `AF_UNIX` `SOCK_STREAM` socket; the transport owns it from now on.
+        ssl_context: Speak TLS (as the client) with these settings.
+        server_host_name: The name the server's certificate must match.
 
     Returns:
-        The protocol, after its `connection_made` ran.
+        The protocol, after its `connection_made` ran (with TLS: after the handshake).
 
     Raises:
         ValueError: If `sock` is not a Unix stream socket.
+        ssl.SSLError: If the TLS handshake failed.
     """
     if sock.family != socket.AF_UNIX:
         raise ValueError(f"a unix connection needs an AF_UNIX socket, got {sock!r}")
-    return await create_connection_with(loop, protocol_factory, sock)
+    return await create_connection_with(
+        loop, protocol_factory, sock, ssl_context=ssl_context, server_host_name=server_host_name
+    )

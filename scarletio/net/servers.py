@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import ssl
 import stat
 import sys
 from collections.abc import Callable, Iterable
@@ -28,6 +29,7 @@ from .interfaces import StreamProtocol
 from .resolve import get_address_info
 from .socket_transport import SocketTransport
 from .sockets import set_reuse_port
+from .tls import SSLTransport
 
 __all__ = ("Server", "create_server_to", "create_server_with", "create_unix_server_to", "create_unix_server_with")
 
@@ -48,6 +50,7 @@ class Server:
         active_count: How many accepted connections have not ended yet.
         backlog: The listen backlog (also the most connections accepted per readiness event).
         protocol_factory: Builds the protocol of each connection.
+        ssl_context: The TLS settings of every connection, or `None` for plain connections.
     """
 
     __slots__ = (
@@ -60,6 +63,7 @@ class Server:
         "protocol_factory",
         "serving",
         "sockets",
+        "ssl_context",
     )
 
     def __init__(
@@ -69,8 +73,10 @@ class Server:
         sockets: list[socket.socket],
         backlog: int,
         unix_path: tuple[str, int] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._loop = loop
+        self.ssl_context = ssl_context
         self.protocol_factory = protocol_factory
         self.sockets = sockets
         self.backlog = backlog
@@ -136,6 +142,16 @@ class Server:
             report_error(f"protocol factory of {self!r} failed; the connection is closed", error)
             connection.close()
             return
+        ssl_context = self.ssl_context
+        if ssl_context is not None:
+            # The TLS transport connects `protocol` once the handshake is done; a failed handshake
+            # just ends the connection.
+            try:
+                protocol = SSLTransport(self._loop, ssl_context, protocol, server_side=True)
+            except Exception as error:
+                report_error(f"cannot start TLS on a connection of {self!r}; the connection is closed", error)
+                connection.close()
+                return
         transport = SocketTransport(self._loop, connection, protocol, self)
         self.active_count += 1
         try:
@@ -230,6 +246,7 @@ async def create_server_to(
     reuse_port: bool = False,
     socket_family: int = socket.AF_UNSPEC,
     socket_flags: int = socket.AI_PASSIVE,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Server:
     """Create a TCP server bound to every address `host` resolves to; it is not serving yet.
 
@@ -244,6 +261,8 @@ async def create_server_to(
         reuse_port: Set `SO_REUSEPORT`, so several servers can share the port.
         socket_family: `AF_INET`, `AF_INET6`, or `AF_UNSPEC` for both.
         socket_flags: `AI_*` flags for the lookup.
+        ssl_context: Speak TLS (as the server) with these settings: a context with the server's
+            certificate chain loaded (`ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)`).
 
     Returns:
         The server; `await server.start()` to accept connections.
@@ -280,11 +299,16 @@ async def create_server_to(
     except BaseException:
         _close_all(sockets)
         raise
-    return Server(loop, protocol_factory, sockets, backlog)
+    return Server(loop, protocol_factory, sockets, backlog, ssl_context=ssl_context)
 
 
 async def create_server_with(
-    loop: EventThread, protocol_factory: Callable[[], StreamProtocol], sock: socket.socket, *, backlog: int = 100
+    loop: EventThread,
+    protocol_factory: Callable[[], StreamProtocol],
+    sock: socket.socket,
+    *,
+    backlog: int = 100,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Server:
     """Create a server on an already bound stream socket (TCP or Unix); it is not serving yet.
 
@@ -293,6 +317,7 @@ async def create_server_with(
         protocol_factory: Builds the protocol of each accepted connection.
         sock: A bound `SOCK_STREAM` socket; the server owns it from now on.
         backlog: The listen backlog.
+        ssl_context: Speak TLS (as the server) with these settings.
 
     Returns:
         The server; `await server.start()` to accept connections.
@@ -303,7 +328,7 @@ async def create_server_with(
     if sock.type != socket.SOCK_STREAM:
         raise ValueError(f"a server needs a SOCK_STREAM socket, got {sock!r}")
     sock.setblocking(False)
-    return Server(loop, protocol_factory, [sock], backlog)
+    return Server(loop, protocol_factory, [sock], backlog, ssl_context=ssl_context)
 
 
 async def create_unix_server_to(
@@ -312,6 +337,7 @@ async def create_unix_server_to(
     path: str | os.PathLike[str],
     *,
     backlog: int = 100,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Server:
     """Create a Unix stream socket server at `path`; it is not serving yet.
 
@@ -323,6 +349,7 @@ async def create_unix_server_to(
         protocol_factory: Builds the protocol of each accepted connection.
         path: The file system path of the socket.
         backlog: The listen backlog.
+        ssl_context: Speak TLS (as the server) with these settings.
 
     Returns:
         The server; `await server.start()` to accept connections.
@@ -347,11 +374,16 @@ async def create_unix_server_to(
     except BaseException:
         sock.close()
         raise
-    return Server(loop, protocol_factory, [sock], backlog, (path, inode))
+    return Server(loop, protocol_factory, [sock], backlog, (path, inode), ssl_context)
 
 
 async def create_unix_server_with(
-    loop: EventThread, protocol_factory: Callable[[], StreamProtocol], sock: socket.socket, *, backlog: int = 100
+    loop: EventThread,
+    protocol_factory: Callable[[], StreamProtocol],
+    sock: socket.socket,
+    *,
+    backlog: int = 100,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Server:
     """Create a server on an already bound Unix stream socket; it is not serving yet.
 
@@ -360,6 +392,7 @@ async def create_unix_server_with(
         protocol_factory: Builds the protocol of each accepted connection.
         sock: A bound `AF_UNIX` `SOCK_STREAM` socket; the server owns it from now on.
         backlog: The listen backlog.
+        ssl_context: Speak TLS (as the server) with these settings.
 
     Returns:
         The server; `await server.start()` to accept connections.
@@ -369,4 +402,4 @@ async def create_unix_server_with(
     """
     if sock.family != socket.AF_UNIX:
         raise ValueError(f"a unix server needs an AF_UNIX socket, got {sock!r}")
-    return await create_server_with(loop, protocol_factory, sock, backlog=backlog)
+    return await create_server_with(loop, protocol_factory, sock, backlog=backlog, ssl_context=ssl_context)
