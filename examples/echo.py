@@ -1,6 +1,6 @@
 """A TCP echo server and a client on one loop, with the stream API."""
 
-from scarletio import ReadWriteProtocolBase, create_connection_to, create_server_to, get_or_create_event_loop
+from scarletio import ReadWriteProtocolBase, get_or_create_event_loop
 
 
 class Echo(ReadWriteProtocolBase):
@@ -19,11 +19,11 @@ class Echo(ReadWriteProtocolBase):
 
 
 async def main():
-    server = await create_server_to(LOOP, lambda: Echo(LOOP), '127.0.0.1', 0)
+    server = await LOOP.create_server_to(lambda: Echo(LOOP), '127.0.0.1', 0)
     await server.start()
     port = server.sockets[0].getsockname()[1]
 
-    client = await create_connection_to(LOOP, lambda: ReadWriteProtocolBase(LOOP), '127.0.0.1', port)
+    client = await LOOP.create_connection_to(lambda: ReadWriteProtocolBase(LOOP), 'localhost', port)
     for word in (b'hello', b'world'):
         client.write(word + b'\n')
         print((await client.read_line()).decode().strip())
