@@ -22,6 +22,8 @@ from .executor_hop import enter_executor as enter_executor
 from .futures import Future as Future
 from .handles import Handle as Handle
 from .handles import TimerHandle as TimerHandle
+from .signals import add_signal_handler as add_signal_handler
+from .signals import remove_signal_handler as remove_signal_handler
 from .suspension import shield as shield
 from .suspension import skip_poll_cycle as skip_poll_cycle
 from .suspension import skip_ready_cycle as skip_ready_cycle
@@ -41,6 +43,7 @@ from .net import ReadPipeTransport as ReadPipeTransport
 from .net import ReadProtocolBase as ReadProtocolBase
 from .net import ReadTransport as ReadTransport
 from .net import ReadWriteProtocolBase as ReadWriteProtocolBase
+from .net import SSLTransport as SSLTransport
 from .net import Server as Server
 from .net import SocketAddress as SocketAddress
 from .net import SocketTransport as SocketTransport
@@ -69,6 +72,10 @@ from .net import socket_connect as socket_connect
 from .net import socket_receive as socket_receive
 from .net import socket_receive_into as socket_receive_into
 from .net import socket_send_all as socket_send_all
+from .processes import AsyncProcess as AsyncProcess
+from .processes import SubprocessWriter as SubprocessWriter
+from .processes import subprocess_exec as subprocess_exec
+from .processes import subprocess_shell as subprocess_shell
 from .queues import AsyncLifoQueue as AsyncLifoQueue
 from .queues import AsyncQueue as AsyncQueue
 from .scarlet_executor import ScarletExecutor as ScarletExecutor
@@ -92,6 +99,7 @@ __version__ = "2.0.0.dev0"
 __all__ = (
     "AddressInfo",
     "AsyncLifoQueue",
+    "AsyncProcess",
     "AsyncQueue",
     "Backend",
     "BytesLike",
@@ -121,6 +129,7 @@ __all__ = (
     "ReadProtocolBase",
     "ReadTransport",
     "ReadWriteProtocolBase",
+    "SSLTransport",
     "ScarletExecutor",
     "ScarletLock",
     "Server",
@@ -128,6 +137,7 @@ __all__ = (
     "SocketTransport",
     "StreamProtocol",
     "StreamTransport",
+    "SubprocessWriter",
     "Task",
     "TaskGroup",
     "TimerHandle",
@@ -135,6 +145,7 @@ __all__ = (
     "WritePipeProtocol",
     "WritePipeTransport",
     "WriteTransport",
+    "add_signal_handler",
     "apply_timeout",
     "available_backends",
     "connect_read_pipe",
@@ -160,6 +171,7 @@ __all__ = (
     "get_event_loop",
     "get_name_info",
     "get_or_create_event_loop",
+    "remove_signal_handler",
     "repeat_timeout",
     "run",
     "set_error_reporter",
@@ -173,4 +185,6 @@ __all__ = (
     "socket_receive",
     "socket_receive_into",
     "socket_send_all",
+    "subprocess_exec",
+    "subprocess_shell",
 )

@@ -1,4 +1,4 @@
-"""`EventThread` with its whole API: the scheduler plus networking as methods (high level).
+"""`EventThread` with its whole API: the scheduler plus networking, processes and signals (high level).
 
 The scheduler (`scarletio.SchedulerThread`, core layer) knows nothing of sockets, protocols or
 servers; this subclass adds them as methods (`loop.create_connection_to(...)`), each being the
@@ -30,12 +30,14 @@ from .net import (
     socket_receive_into,
     socket_send_all,
 )
+from .processes import subprocess_exec, subprocess_shell
+from .signals import add_signal_handler, remove_signal_handler
 
 __all__ = ("EventThread",)
 
 
 class EventThread(SchedulerThread):
-    """An event loop running in a thread of its own, with networking as methods.
+    """An event loop running in a thread of its own, with networking, processes and signals as methods.
 
     Args:
         backend: A `Backend`, a backend name (`"epoll"`, `"poll"`, `"virtual"`), or `None` to use the
@@ -68,3 +70,7 @@ class EventThread(SchedulerThread):
     create_datagram_connection_with = create_datagram_connection_with
     connect_read_pipe = connect_read_pipe
     connect_write_pipe = connect_write_pipe
+    subprocess_exec = subprocess_exec
+    subprocess_shell = subprocess_shell
+    add_signal_handler = add_signal_handler
+    remove_signal_handler = remove_signal_handler
