@@ -58,7 +58,7 @@ def run_from_outside(loop: EventThread, awaitable: Awaitable[T], timeout: float 
         # coroutine may call `stop()`), before a callback scheduled from here would get in.
         coroutine = awaitable if isinstance(awaitable, Coroutine) else await_any(awaitable)
         task = _new_task(loop, coroutine)
-        task.add_done_callback(finished.set)
+        task._subscribe_before_queued(finished.set)
         # On virtual time a deadlock fails this wait instead of hanging it; the wait is registered
         # before the task is queued, or the loop could find itself idle before it knows of us.
         if virtual is not None:

@@ -63,9 +63,10 @@ def _refuse_foreign_thread(future: Future[Any], location: str) -> None:
     """Raise unless the future's loop is idle (not started or stopped), where any thread may touch it."""
     loop = future._loop
     if loop._loop_thread_id and not loop.is_closed():
+        wrapped = "" if location == "add_done_callback" else f"future.sync_wrap().{location}(...) or "
         raise RuntimeError(
             f"{type(future).__name__}.{location} called from a thread that is not its loop's; use "
-            f"future.sync_wrap().{location}(...) or loop.call_soon_thread_safe(future.{location}, ...)"
+            f"{wrapped}loop.call_soon_thread_safe(future.{location}, ...)"
         )
 
 
@@ -416,7 +417,13 @@ class Future(Generic[T]):
 
         Args:
             callback: The function to call with the future.
+
+        Raises:
+            RuntimeError: If called from another thread while the loop runs (registering would race
+                with the loop completing the future; use `loop.call_soon_thread_safe`).
         """
+        if self._loop._loop_thread_id != get_ident():
+            _refuse_foreign_thread(self, "add_done_callback")
         handle = _DoneCallback(callback, self)
         callbacks = self._callbacks
         if self._state & DONE:
@@ -427,6 +434,10 @@ class Future(Generic[T]):
             callbacks.append(handle)
         else:
             self._callbacks = [callbacks, handle]
+
+    def _subscribe_before_queued(self, callback: Callable[[Self], object]) -> None:
+        """Register a done-callback from any thread on a task no loop has seen yet (nothing to race)."""
+        self._add_runnable(_DoneCallback(callback, self))
 
     def remove_done_callback(self, callback: Callable[[Self], object]) -> int:
         """Remove every registration of `callback`.

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scarletio import CancelledError, EventThread, Future, sleep
+from scarletio import CancelledError, EventThread, Future, skip_ready_cycle, sleep
 from scarletio.wrappers import FutureWrapperAsync, FutureWrapperSync
 
 BACKENDS = ("epoll", "poll")
@@ -130,6 +130,23 @@ def test_direct_set_result_from_a_foreign_thread_names_the_thread_safe_way(loop:
     with pytest.raises(RuntimeError, match="call_soon_thread_safe"):
         future.set_result(1)
     assert future.is_pending()
+
+
+def test_add_done_callback_from_a_foreign_thread_names_call_soon_thread_safe(loop: EventThread) -> None:
+    future: Future[int] = loop.run(_make_future(loop), timeout=5)
+    with pytest.raises(RuntimeError, match=r"^Future.add_done_callback called from a thread that is not its loop's; use loop.call_soon_thread_safe\(future.add_done_callback, ...\)$"):
+        future.add_done_callback(print)
+    seen: list[int] = []
+    loop.call_soon_thread_safe(future.add_done_callback, lambda done: seen.append(done.get_result()))
+    future.sync_wrap().set_result(4)
+    assert future.sync_wrap().wait(2) == 4
+    loop.run(_settle(), timeout=5)
+    assert seen == [4]
+
+
+async def _settle() -> None:
+    for _ in range(3):
+        await skip_ready_cycle()
 
 
 def test_async_wrap_lets_another_loop_await_the_result(loop: EventThread, other_loop: EventThread) -> None:
