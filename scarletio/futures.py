@@ -45,8 +45,15 @@ QUIET = RETRIEVED | CANCELLED | SILENCED
 # only when they are garbage-collected). Only the failure path ever touches this set. Every loop
 # thread adds to it, so adding and copying take a lock: a set that grows while another thread copies
 # it makes the copy raise "Set changed size during iteration".
-_FAILED: weakref.WeakSet[Future[Any]] = weakref.WeakSet()
+# Weak references with a callback of our own rather than a `WeakSet`: a `WeakSet` forgets dead entries
+# from whatever thread collects them, without our lock, which can break a copy under way elsewhere.
+_FAILED: set[weakref.ref[Future[Any]]] = set()
 _FAILED_LOCK = threading.RLock()
+
+
+def _forget_failed(reference: weakref.ref[Future[Any]]) -> None:
+    with _FAILED_LOCK:
+        _FAILED.discard(reference)
 
 
 def _as_exception(exception: BaseException | type[BaseException], location: str) -> BaseException:
@@ -299,7 +306,7 @@ class Future(Generic[T]):
     def _store_exception(self, exception: BaseException) -> None:
         self._exception = exception
         with _FAILED_LOCK:
-            _FAILED.add(self)
+            _FAILED.add(weakref.ref(self, _forget_failed))
 
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
         """Finish the future with an exception (a class is instantiated).
@@ -580,7 +587,8 @@ def report_unretrieved_exceptions(loop: EventLoop) -> int:
     """
     count = 0
     with _FAILED_LOCK:
-        failed = list(_FAILED)
+        references = list(_FAILED)  # copied in one C call: no collection (and no callback) mid-way
+    failed = [future for future in (reference() for reference in references) if future is not None]
     for future in failed:
         if future._loop is loop and future._report_if_unretrieved():
             count += 1

@@ -520,10 +520,11 @@ def test_call_soon_callbacks_run_in_fifo_order_from_a_foreign_thread(loop: Event
 def test_a_cancelled_handle_does_not_run(loop: EventThread) -> None:
     ran: list[str] = []
     done = threading.Event()
-    soon = loop.call_soon(ran.append, "soon")
-    later = loop.call_after(0.01, ran.append, "later")
-    soon.cancel()
-    later.cancel()
+    with loop.enter():  # the loop is paused: nothing can run before the cancellations
+        soon = loop.call_soon(ran.append, "soon")
+        later = loop.call_after(0.01, ran.append, "later")
+        soon.cancel()
+        later.cancel()
     assert soon.is_cancelled()
     loop.call_after(0.03, done.set)
     assert done.wait(1)
