@@ -63,6 +63,7 @@ def shut_down(loop: EventThread) -> None:
     except BaseException as error:
         report_error(f"event loop {loop.name!r} failed while stopping", error)
     finally:
+        run_close_callbacks(loop)
         with loop._state_lock:
             loop._loop_state = CLOSED
         executor = loop._executor
@@ -77,6 +78,16 @@ def shut_down(loop: EventThread) -> None:
         sys.set_asyncgen_hooks(firstiter=None, finalizer=None)
         # A later thread may get this thread's ident; it must not pass for the loop thread.
         loop._loop_thread_id = 0
+
+
+def run_close_callbacks(loop: EventThread) -> None:
+    """Run (and forget) the callbacks registered with `loop.add_close_callback`, reporting failures."""
+    callbacks, loop._close_callbacks = loop._close_callbacks, []
+    for callback in callbacks:
+        try:
+            callback()
+        except BaseException as error:
+            report_error(f"close callback {callback!r} of event loop {loop.name!r} failed", error)
 
 
 def create_task_during_stop(loop: EventThread, coroutine: Coroutine[Any, Any, object]) -> Task[object]:

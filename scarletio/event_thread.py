@@ -30,7 +30,7 @@ from ._loop_timers import collect_due_timers, compact_timers
 from ._loop_virtual import VirtualTimeDriver
 from ._loop_io import READ, WRITE, add_watcher, fileno, remove_watcher
 from ._loop_outside import LoopPause, await_any, run_from_outside, submit_to_executor
-from ._loop_shutdown import close_async_generators, finalize_async_generator, shut_down
+from ._loop_shutdown import close_async_generators, finalize_async_generator, run_close_callbacks, shut_down
 from ._loop_states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
 from ._reporting import report_error
 from .abc import Backend, Executor, Runnable, VirtualTime
@@ -104,6 +104,7 @@ class EventThread(threading.Thread):
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
         # While stopping: the tasks `stop()` must not cancel (again).
         self._stop_spared: set[Task[Any]] = set()
+        self._close_callbacks: list[Callable[[], object]] = []
         self._loop_state = _CREATED
         self._loop_thread_id = 0
         self._state_lock = threading.Lock()
@@ -156,8 +157,9 @@ class EventThread(threading.Thread):
             return
         with self._state_lock:
             state = self._loop_state
-            if state == _CREATED:
+            if state == _CREATED:  # never started: nothing runs, but resources tied to it are released
                 self._loop_state = _CLOSED
+                run_close_callbacks(self)
                 self._reactor.close()
                 return
             if state != _RUNNING:
@@ -361,6 +363,20 @@ class EventThread(threading.Thread):
         raise TypeError(f"expected a coroutine, a future or an awaitable, got {awaitable!r}")
 
     ensure_future_thread_safe = ensure_future
+
+    def add_close_callback(self, callback: Callable[[], object]) -> None:
+        """Call `callback()` once the loop has stopped, before its reactor closes.
+
+        It runs on the loop thread, or on the thread calling `stop()` if the loop never started.
+
+        For resources tied to the loop (watched descriptors, helper pipes): they are released when
+        the loop ends even if nobody asked for it. Callbacks run once, in registration order; an
+        exception is reported and the others still run.
+
+        Args:
+            callback: The function to call.
+        """
+        self._close_callbacks.append(callback)
 
     def get_trace(self) -> list[tuple[str, float, str]]:
         """Return the decisions a virtual-time loop recorded: `(kind, virtual time, what)` tuples.

@@ -178,12 +178,29 @@ def add_signal_handler(
         port = _ports.get(loop)
         if port is None:
             port = _ports[loop] = _SignalPort(loop)
+            loop.add_close_callback(lambda: _forget_loop(loop))
             if threading.current_thread() is loop or not loop.is_started():
                 port.watch()
             else:
                 loop.call_soon(port.watch)
         port.callbacks[signal_number] = (callback, args)
         _publish(signal_number)
+
+
+def _forget_loop(loop: EventThread) -> None:
+    """The loop stops with handlers still registered: drop them and close its pipe (on its thread)."""
+    with _lock:
+        port = _ports.pop(loop, None)
+        if port is None:
+            return
+        numbers = list(port.callbacks)
+        port.callbacks.clear()
+        for number in numbers:
+            _publish(number)
+        if loop.is_started():  # an unstarted loop's reactor is closed with it, and refuses calls
+            loop.remove_reader(port.read_fd)
+        os.close(port.read_fd)
+        os.close(port.write_fd)
 
 
 def remove_signal_handler(loop: EventThread, signal_number: int) -> bool:

@@ -1067,3 +1067,19 @@ def test_add_reader_from_another_thread_of_a_running_loop_raises_runtime_error(
     )
     with pytest.raises(RuntimeError, match=message):
         loop.add_reader(reader, print)
+
+
+def test_close_callbacks_run_on_the_loop_thread_in_order_when_it_stops(loop: EventThread, reports: Reports) -> None:
+    seen: list[str] = []
+
+    def failing() -> None:
+        raise ValueError("close failed")
+
+    loop.add_close_callback(lambda: seen.append(f"first on {threading.current_thread().name}"))
+    loop.add_close_callback(failing)
+    loop.add_close_callback(lambda: seen.append("second"))
+    run(loop, answer())
+    stop_and_join(loop)
+    assert seen == [f"first on {loop.name}", "second"]
+    assert len(reports) == 1
+    assert "close callback" in reports[0][0]

@@ -186,3 +186,20 @@ def test_handlers_of_other_signals_leave_sigint_alone(saved_handlers: None, loop
 def test_signals_that_cannot_be_caught_are_refused(loop: EventThread, number: int) -> None:
     with pytest.raises(ValueError, match=r"^signal \w+ cannot be caught; pass a catchable signal such as SIGTERM$"):
         add_signal_handler(loop, number, print)
+
+
+def test_a_loop_stopping_with_a_handler_registered_releases_its_signal_pipe(
+    no_leaks: None, saved_handlers: None, loop: EventThread
+) -> None:
+    add_signal_handler(loop, signal.SIGUSR2, print)
+    loop.wake_up()  # started, so the pipe is released on the loop thread as it stops
+    loop.stop()
+    loop.join(5)
+    assert remove_signal_handler(loop, signal.SIGUSR2) is False  # forgotten when the loop closed
+
+
+def test_a_never_started_loop_releases_its_signal_pipe_when_stopped(no_leaks: None, saved_handlers: None) -> None:
+    idle = EventThread(name="never-started")
+    add_signal_handler(idle, signal.SIGUSR2, print)
+    idle.stop()
+    assert remove_signal_handler(idle, signal.SIGUSR2) is False

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -202,3 +203,23 @@ def test_communicate_with_input_but_no_stdin_pipe_raises(clean: None, loop: Even
             await process.communicate()
 
     run(loop, main())
+
+
+def test_a_loop_stopping_while_a_child_runs_releases_its_watch_and_the_child_is_still_reaped(
+    clean: None, loop: EventThread
+) -> None:
+    async def main() -> int:
+        process = await subprocess_exec(loop, "sleep", "0.2", stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
+        return process.process_id
+
+    pid = run(loop, main())
+    loop.stop()
+    loop.join(5)
+    for _ in range(100):  # the child ends after 0.2 s; something must reap it without the loop
+        try:
+            if os.waitpid(pid, os.WNOHANG) != (0, 0):
+                raise AssertionError("the test itself reaped the child: nobody else did")
+        except ChildProcessError:
+            break
+        time.sleep(0.01)
+    assert_reaped(pid)

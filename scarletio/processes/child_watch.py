@@ -66,6 +66,7 @@ def watch_child(loop: EventThread, popen: subprocess.Popen[bytes], on_exit: Call
             pass  # e.g. out of descriptors: a thread still works
         else:
             loop.add_reader(fd, _pidfd_ready, loop, fd, popen, on_exit)
+            loop.add_close_callback(lambda: _release_pidfd(loop, fd, popen))
             return
     thread = threading.Thread(
         target=_wait_in_thread, args=(loop, popen, on_exit), name=f"scarletio-child-{popen.pid}", daemon=True
@@ -82,6 +83,15 @@ def _pidfd_ready(loop: EventThread, fd: int, popen: subprocess.Popen[bytes], on_
     loop.remove_reader(fd)
     os.close(fd)
     on_exit(return_code)
+
+
+def _release_pidfd(loop: EventThread, fd: int, popen: subprocess.Popen[bytes]) -> None:
+    """The loop stops while still watching the child: close the pidfd and reap the child elsewhere."""
+    if not loop.remove_reader(fd):
+        return  # reaped and closed already
+    os.close(fd)
+    if popen.poll() is None:
+        threading.Thread(target=popen.wait, name=f"scarletio-child-{popen.pid}", daemon=True).start()
 
 
 def _wait_in_thread(loop: EventThread, popen: subprocess.Popen[bytes], on_exit: Callable[[int], object]) -> None:
