@@ -16,7 +16,8 @@ from typing import TypeVar, final
 
 from .._reporting import report_error
 from ..event_thread import EventThread
-from ._flow import WriteFlow, receive_buffer, size_of
+from ._flow import receive_buffer, size_of
+from ._socket_base import SocketTransportBase
 from .connections import connection_failure
 from .interfaces import BytesLike, DatagramProtocol, DatagramTransport, SocketAddress
 from .resolve import AddressInfo, get_address_info, ip_address_of
@@ -28,7 +29,7 @@ D = TypeVar("D", bound=DatagramProtocol)
 
 
 @final
-class DatagramSocketTransport(WriteFlow, DatagramTransport):
+class DatagramSocketTransport(SocketTransportBase, DatagramTransport):
     """The transport of a non-blocking datagram socket (UDP or Unix datagram).
 
     Built by `create_datagram_connection_to` / `_with`; use the `DatagramTransport` interface.
@@ -40,7 +41,7 @@ class DatagramSocketTransport(WriteFlow, DatagramTransport):
         remote_address: The peer the socket is connected to, if any.
     """
 
-    __slots__ = ("_buffer", "_closing", "_extra", "_fd", "_lost", "_loop", "_protocol", "_remote", "_socket", "_view")
+    __slots__ = ("_protocol", "_remote", "_view")
 
     _protocol: DatagramProtocol
 
@@ -159,57 +160,6 @@ class DatagramSocketTransport(WriteFlow, DatagramTransport):
                 self._lost = True
                 self._connection_lost(None)
 
-    def get_extra_info(self, name: str, default: object = None) -> object:
-        """Return `'socket'`, `'sockname'` or `'peername'` (the connected peer, or `None`).
-
-        Args:
-            name: The name of the information.
-            default: What to return when there is no such information.
-        """
-        return self._extra.get(name, default)
-
-    def is_closing(self) -> bool:
-        """Return whether `close` or `abort` was called."""
-        return self._closing
-
-    def close(self) -> None:
-        """Stop receiving, send what is queued, then close; the protocol sees `connection_lost(None)`."""
-        if self._closing:
-            return
-        self._closing = True
-        self._loop.remove_reader(self._fd)
-        if not self._buffer and not self._lost:
-            self._lost = True
-            self._loop.call_soon(self._connection_lost, None)
-
-    def abort(self) -> None:
-        """Close at once, dropping queued datagrams; the protocol sees `connection_lost(None)`."""
-        self._force_close(None)
-
-    def _force_close(self, exception: Exception | None) -> None:
-        if self._lost:
-            return
-        self._lost = True
-        if self._buffer:
-            self._buffer.clear()
-            self._buffer_size = 0
-            self._loop.remove_writer(self._fd)
-        if not self._closing:
-            self._closing = True
-            self._loop.remove_reader(self._fd)
-        self._loop.call_soon(self._connection_lost, exception)
-
-    def _connection_lost(self, exception: Exception | None) -> None:
-        try:
-            self._protocol.connection_lost(exception)
-        except Exception as error:
-            report_error(f"exception in {type(self._protocol).__name__}.connection_lost", error)
-        finally:
-            self._socket.close()
-
-    def __repr__(self) -> str:
-        state = "closing" if self._closing else "open"
-        return f"<{type(self).__name__} fd={self._fd} {state}, buffered={self._buffer_size}>"
 
 
 def _start_endpoint(

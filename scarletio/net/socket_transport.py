@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, final
 
 from .._reporting import report_error
 from ..event_thread import EventThread
-from ._flow import IOV_MAX, WriteFlow, consume, queued_view, receive_buffer, size_of
+from ._flow import IOV_MAX, consume, queued_view, receive_buffer, size_of
+from ._socket_base import SocketTransportBase
 from .interfaces import BytesLike, StreamProtocol, StreamTransport
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def _address_or_none(getter: Callable[[], object]) -> object:
 
 
 @final
-class SocketTransport(WriteFlow, StreamTransport):
+class SocketTransport(SocketTransportBase, StreamTransport):
     """The transport of a connected, non-blocking stream socket (TCP or Unix).
 
     Built by the connection and server functions; use the `StreamTransport` interface.
@@ -51,21 +52,7 @@ class SocketTransport(WriteFlow, StreamTransport):
         server: The server that accepted the connection, told when it ends.
     """
 
-    __slots__ = (
-        "_buffer",
-        "_closing",
-        "_eof_seen",
-        "_eof_written",
-        "_extra",
-        "_fd",
-        "_lost",
-        "_loop",
-        "_protocol",
-        "_reading",
-        "_server",
-        "_socket",
-        "_view",
-    )
+    __slots__ = ("_eof_seen", "_eof_written", "_protocol", "_reading", "_server", "_view")
 
     _protocol: StreamProtocol
 
@@ -287,59 +274,6 @@ class SocketTransport(WriteFlow, StreamTransport):
 
     # ---- closing -------------------------------------------------------------------------------
 
-    def get_extra_info(self, name: str, default: object = None) -> object:
-        """Return `'socket'`, `'peername'` or `'sockname'`; `default` for anything else.
-
-        Args:
-            name: The name of the information.
-            default: What to return when there is no such information.
-        """
-        return self._extra.get(name, default)
-
-    def is_closing(self) -> bool:
-        """Return whether `close` or `abort` was called, or the connection was lost."""
-        return self._closing
-
-    def close(self) -> None:
-        """Stop reading, flush the write buffer, then close; the protocol sees `connection_lost(None)`."""
-        if self._closing:
-            return
-        self._closing = True
-        self._loop.remove_reader(self._fd)
-        if not self._buffer and not self._lost:
-            self._lost = True
-            self._loop.call_soon(self._connection_lost, None)
-
-    def abort(self) -> None:
-        """Close at once, dropping the write buffer; the protocol sees `connection_lost(None)`."""
-        self._force_close(None)
-
-    def _force_close(self, exception: Exception | None) -> None:
-        if self._lost:
-            return
-        self._lost = True
-        if self._buffer:
-            self._buffer.clear()
-            self._buffer_size = 0
-            self._loop.remove_writer(self._fd)
-        if not self._closing:
-            self._closing = True
-            self._loop.remove_reader(self._fd)
-        self._loop.call_soon(self._connection_lost, exception)
-
     def _protocol_failed(self, error: Exception, callback: str) -> None:
         report_error(f"exception in {type(self._protocol).__name__}.{callback}; the connection is aborted", error)
         self._force_close(error)
-
-    def _connection_lost(self, exception: Exception | None) -> None:
-        try:
-            self._protocol.connection_lost(exception)
-        except Exception as error:
-            report_error(f"exception in {type(self._protocol).__name__}.connection_lost", error)
-        finally:
-            self._socket.close()
-            self._detach()
-
-    def __repr__(self) -> str:
-        state = "closing" if self._closing else "open"
-        return f"<{type(self).__name__} fd={self._fd} {state}, buffered={self._buffer_size}>"
