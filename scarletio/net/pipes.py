@@ -17,7 +17,7 @@ import os
 import stat
 from collections import deque
 from collections.abc import Iterable
-from typing import Protocol, final
+from typing import Protocol, TypeVar, final
 
 from .._reporting import report_error
 from ..event_thread import EventThread
@@ -295,6 +295,20 @@ class WritePipeTransport(WriteFlow, _PipeTransportBase, WriteTransport):
         self._schedule_lost(None)
 
 
+_Transport = TypeVar("_Transport", "ReadPipeTransport", "WritePipeTransport")
+
+
+def _started(transport: _Transport, pipe: PipeFile) -> _Transport:
+    """Start a new pipe transport; if its protocol's `connection_made` fails, release the pipe."""
+    try:
+        transport._start()
+    except BaseException:
+        transport._unwatch()
+        pipe.close()
+        raise
+    return transport
+
+
 async def connect_read_pipe(loop: EventThread, protocol: ReadPipeProtocol, pipe: PipeFile) -> ReadPipeTransport:
     """Read a pipe through `protocol`.
 
@@ -309,14 +323,7 @@ async def connect_read_pipe(loop: EventThread, protocol: ReadPipeProtocol, pipe:
     Raises:
         ValueError: If `pipe` is a regular file or a directory.
     """
-    transport = ReadPipeTransport(loop, pipe, protocol)
-    try:
-        transport._start()
-    except BaseException:
-        transport._unwatch()
-        pipe.close()
-        raise
-    return transport
+    return _started(ReadPipeTransport(loop, pipe, protocol), pipe)
 
 
 async def connect_write_pipe(
@@ -335,11 +342,4 @@ async def connect_write_pipe(
     Raises:
         ValueError: If `pipe` is a regular file or a directory.
     """
-    transport = WritePipeTransport(loop, pipe, protocol)
-    try:
-        transport._start()
-    except BaseException:
-        transport._unwatch()
-        pipe.close()
-        raise
-    return transport
+    return _started(WritePipeTransport(loop, pipe, protocol), pipe)
