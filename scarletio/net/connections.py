@@ -189,11 +189,22 @@ async def create_connection_to(
         except BaseException:
             sock.close()
             raise
-        if ssl_context is not None:
-            name = host if server_host_name is None else server_host_name
-            return await start_tls_stream(loop, sock, protocol_factory, ssl_context, name)
-        return start_stream(loop, sock, protocol_factory)
+        name = host if server_host_name is None else server_host_name
+        return await _open_stream(loop, sock, protocol_factory, ssl_context, name)
     raise connection_failure(f"{host!r} port {port!r}", errors)
+
+
+async def _open_stream(
+    loop: EventThread,
+    sock: socket.socket,
+    protocol_factory: Callable[[], P],
+    ssl_context: ssl.SSLContext | None,
+    server_host_name: str | None,
+) -> P:
+    """Start the transport of a connected socket: plain, or TLS as the client when given a context."""
+    if ssl_context is not None:
+        return await start_tls_stream(loop, sock, protocol_factory, ssl_context, server_host_name)
+    return start_stream(loop, sock, protocol_factory)
 
 
 async def create_connection_with(
@@ -226,9 +237,7 @@ async def create_connection_with(
         raise ValueError(f"a stream connection needs a SOCK_STREAM socket, got {sock!r}")
     _check_tls(ssl_context, server_host_name)
     sock.setblocking(False)
-    if ssl_context is not None:
-        return await start_tls_stream(loop, sock, protocol_factory, ssl_context, server_host_name)
-    return start_stream(loop, sock, protocol_factory)
+    return await _open_stream(loop, sock, protocol_factory, ssl_context, server_host_name)
 
 
 async def create_unix_connection_to(
@@ -266,9 +275,7 @@ async def create_unix_connection_to(
     except BaseException:
         sock.close()
         raise
-    if ssl_context is not None:
-        return await start_tls_stream(loop, sock, protocol_factory, ssl_context, server_host_name)
-    return start_stream(loop, sock, protocol_factory)
+    return await _open_stream(loop, sock, protocol_factory, ssl_context, server_host_name)
 
 
 async def create_unix_connection_with(
