@@ -14,10 +14,14 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, final
 
 from .._reporting import report_error
+from ..futures import Future
 from .interfaces import BytesLike
+
+if TYPE_CHECKING:
+    from ..event_thread import EventThread
 
 __all__ = (
     "DEFAULT_HIGH_WATER",
@@ -179,3 +183,38 @@ class WriteFlow:
                 self._protocol.resume_writing()
             except Exception as error:
                 report_error(f"exception in {type(self._protocol).__name__}.resume_writing; ignored", error)
+
+
+@final
+class DrainGate:
+    """The tasks waiting in a protocol's `drain()`: held while writing is paused, let go on resume or loss."""
+
+    __slots__ = ("_loop", "_waiters", "paused")
+
+    def __init__(self, loop: EventThread) -> None:
+        self._loop = loop
+        self._waiters: list[Future[None]] = []
+        self.paused = False
+
+    def pause(self) -> None:
+        """Hold the tasks that call `drain()` from now on."""
+        self.paused = True
+
+    def resume(self) -> None:
+        """Stop holding, and let every waiting task go."""
+        self.paused = False
+        self.release()
+
+    def release(self) -> None:
+        """Let every waiting task go (they look at the protocol's state again)."""
+        waiters = self._waiters
+        if waiters:
+            self._waiters = []
+            for waiter in waiters:
+                waiter.set_result_if_pending(None)
+
+    async def wait(self) -> None:
+        """Wait until `resume` or `release`."""
+        waiter: Future[None] = Future(self._loop)
+        self._waiters.append(waiter)
+        await waiter

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..event_thread import EventThread
-from ..futures import Future
+from ._flow import DrainGate
 from .interfaces import BytesLike, Transport, WritePipeProtocol, WriteTransport
 from .stream_reading import ReadProtocolBase
 
@@ -25,14 +25,13 @@ class ReadWriteProtocolBase(ReadProtocolBase, WritePipeProtocol):
         loop: The loop the protocol's transport and tasks run on.
     """
 
-    __slots__ = ("_drain_waiters", "_lost", "_writer", "_writing_paused")
+    __slots__ = ("_drain_gate", "_lost", "_writer")
 
     def __init__(self, loop: EventThread) -> None:
         ReadProtocolBase.__init__(self, loop)
         self._writer: WriteTransport | None = None
-        self._writing_paused = False
         self._lost = False
-        self._drain_waiters: list[Future[None]] = []
+        self._drain_gate = DrainGate(loop)
 
     def connection_made(self, transport: Transport, /) -> None:
         """Remember the transport (and whether it can write)."""
@@ -53,23 +52,15 @@ class ReadWriteProtocolBase(ReadProtocolBase, WritePipeProtocol):
         """Mark the end of the stream, wake the reader and every task in `drain()`."""
         ReadProtocolBase.connection_lost(self, exception)
         self._lost = True
-        self._wake_drainers()
+        self._drain_gate.release()
 
     def pause_writing(self) -> None:
         """Make `drain()` wait: the transport's write buffer is above its high water mark."""
-        self._writing_paused = True
+        self._drain_gate.pause()
 
     def resume_writing(self) -> None:
         """Release the tasks in `drain()`."""
-        self._writing_paused = False
-        self._wake_drainers()
-
-    def _wake_drainers(self) -> None:
-        waiters = self._drain_waiters
-        if waiters:
-            self._drain_waiters = []
-            for waiter in waiters:
-                waiter.set_result_if_pending(None)
+        self._drain_gate.resume()
 
     def _get_writer(self) -> WriteTransport:
         writer = self._writer
@@ -126,8 +117,6 @@ class ReadWriteProtocolBase(ReadProtocolBase, WritePipeProtocol):
                 if isinstance(exception, Exception):
                     raise exception
                 raise ConnectionResetError("the connection was lost; cannot drain a closed stream")
-            if not self._writing_paused:
+            if not self._drain_gate.paused:
                 return
-            waiter: Future[None] = Future(self._loop)
-            self._drain_waiters.append(waiter)
-            await waiter
+            await self._drain_gate.wait()

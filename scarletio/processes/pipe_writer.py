@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import final
 
 from ..event_thread import EventThread
-from ..futures import Future
+from ..net._flow import DrainGate
 from ..net.interfaces import BytesLike, WritePipeProtocol, WriteTransport
 
 __all__ = ("SubprocessWriter",)
@@ -27,16 +27,15 @@ class SubprocessWriter(WritePipeProtocol):
         loop: The loop the pipe's transport runs on.
     """
 
-    __slots__ = ("_closed", "_drain_waiters", "_exception", "_loop", "_lost", "_paused", "_transport")
+    __slots__ = ("_closed", "_drain_gate", "_exception", "_loop", "_lost", "_transport")
 
     def __init__(self, loop: EventThread) -> None:
         self._loop = loop
         self._transport: WriteTransport | None = None
-        self._paused = False
         self._lost = False
         self._closed = False  # `close` or `write_eof` was called
         self._exception: Exception | None = None
-        self._drain_waiters: list[Future[None]] = []
+        self._drain_gate = DrainGate(loop)
 
     # ---- protocol callbacks ---------------------------------------------------------------------
 
@@ -48,23 +47,15 @@ class SubprocessWriter(WritePipeProtocol):
         """Remember why the pipe closed and release every task in `drain()`."""
         self._lost = True
         self._exception = exception
-        self._wake_drainers()
+        self._drain_gate.release()
 
     def pause_writing(self) -> None:
         """Make `drain()` wait: the buffer is above its high water mark."""
-        self._paused = True
+        self._drain_gate.pause()
 
     def resume_writing(self) -> None:
         """Release the tasks in `drain()`."""
-        self._paused = False
-        self._wake_drainers()
-
-    def _wake_drainers(self) -> None:
-        waiters = self._drain_waiters
-        if waiters:
-            self._drain_waiters = []
-            for waiter in waiters:
-                waiter.set_result_if_pending(None)
+        self._drain_gate.resume()
 
     # ---- writing ----------------------------------------------------------------------------------
 
@@ -138,11 +129,9 @@ class SubprocessWriter(WritePipeProtocol):
             # only in the next ready cycle: wait for that, so the failure is not missed.
             transport = self._transport
             broken = transport is not None and transport.is_closing() and not self._closed
-            if not (self._paused or broken):
+            if not (self._drain_gate.paused or broken):
                 return
-            waiter: Future[None] = Future(self._loop)
-            self._drain_waiters.append(waiter)
-            await waiter
+            await self._drain_gate.wait()
 
     def __repr__(self) -> str:
         state = "closed" if self._lost else "closing" if self.is_closing() else "open"
