@@ -7,6 +7,8 @@ to wait whenever nothing is ready, and lets it run the drains (to shuffle and re
   no executor job running (a job blocked on the loop itself, inside `enter_executor`, does not count),
   no real file descriptor watched, and no call from another thread being queued (checked under the
   loop's state lock). Never because some real time passed.
+- **In-memory descriptors.** The sockets of the virtual network live in the `VirtualReactor`: a ready
+  one is ready work (no jump), a waiting one holds nothing back (its data arrives by a loop timer).
 - **Real file descriptors.** While real descriptors are watched and nothing else can run, time flows
   at real speed: the loop waits for real readiness at most until the next deadline, then advances
   the clock by the real time that passed. A peer in another thread or process that answers within
@@ -38,6 +40,7 @@ from .futures import Future
 from .tasks import Task
 
 if TYPE_CHECKING:
+    from .backends.virtual import VirtualReactor
     from .event_thread import EventThread
 
 __all__ = ("VirtualTimeDriver",)
@@ -60,6 +63,7 @@ class VirtualTimeDriver:
         "_iterations_at_instant",
         "_last_instant",
         "_loop",
+        "_reactor",
         "_real_wait",
         "_step",
         "blocked_jobs",
@@ -71,6 +75,11 @@ class VirtualTimeDriver:
     def __init__(self, loop: EventThread, clock: VirtualTime) -> None:
         self._loop = loop
         self._clock = clock
+        from .backends.virtual import VirtualReactor  # here: backend modules load only when used
+
+        reactor = loop._reactor
+        # In-memory descriptors (the virtual network) never hold time back; real ones do.
+        self._reactor = reactor if isinstance(reactor, VirtualReactor) else None
         self.random = random.Random(clock.seed)
         self.trace: list[tuple[str, float, str]] | None = [] if clock.tracing else None
         self.outside_waits: set[Future[Any]] = set()
@@ -143,7 +152,14 @@ class VirtualTimeDriver:
         clock = self._clock
         if self._busy_outside():
             return None  # the job's completion wakes the loop; time holds still meanwhile
-        if loop._readers or loop._writers:
+        reactor = self._reactor
+        if reactor is not None:
+            if reactor.has_virtual_events():
+                return 0.0
+            real_watched = reactor.watched() != 0
+        else:
+            real_watched = bool(loop._readers or loop._writers)
+        if real_watched:
             if timeout is not None:
                 self._real_wait = (timeout, time.monotonic())
             return timeout

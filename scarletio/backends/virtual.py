@@ -2,7 +2,8 @@
 
 Backends layer. `VirtualClock` counts integer nanoseconds from a fixed epoch, so readings are exact and
 identical on every run; it moves only when told to (`advance`, `jump_to`). `VirtualReactor` watches real
-file descriptors through a poll reactor and tells the scheduler whether any are registered. Jobs run on
+file descriptors through a poll reactor and tells the scheduler whether any are registered; it also
+reports the readiness of in-memory descriptors (the sockets of the virtual network). Jobs run on
 the ordinary `ThreadExecutor`, whose exact `in_flight` count lets the scheduler hold time still while a
 job runs.
 
@@ -19,7 +20,11 @@ from ..abc import Backend, EventMask, Reactor, VirtualTime
 from ._executor import ThreadExecutor
 from .poll import PollReactor
 
-__all__ = ("BACKEND", "VirtualClock", "VirtualReactor", "virtual_backend")
+__all__ = ("BACKEND", "VIRTUAL_FD_BASE", "VirtualClock", "VirtualReactor", "virtual_backend")
+
+_NOTHING = EventMask(0)
+_READ = EventMask.READ
+_WRITE = EventMask.WRITE
 
 EPOCH_NANOSECONDS = 0
 """Where every virtual clock starts."""
@@ -87,49 +92,139 @@ class VirtualClock(VirtualTime):
         Args:
             deadline: An absolute reading in seconds.
         """
-        target = math.ceil(deadline * 1e9)
-        # `deadline * 1e9` may round down: make sure the reading really reaches the deadline, or a
-        # timer at it would never count as due.
+        # The smallest whole nanosecond whose reading reaches `deadline`: `deadline * 1e9` may round
+        # either way, and a reading short of the deadline would never count a timer at it as due, while
+        # one a nanosecond late would make a deadline computed in whole nanoseconds inexact.
+        target = math.floor(deadline * 1e9) - 1
         while target / 1e9 < deadline:
             target += 1
         if target > self._nanoseconds:
             self._nanoseconds = target
 
 
+VIRTUAL_FD_BASE = 1 << 30
+"""The first descriptor number of an in-memory socket; the kernel never hands out numbers this high."""
+
+
 @final
 class VirtualReactor(Reactor):
-    """Watches real file descriptors for the virtual backend (through a poll reactor).
+    """Watches real file descriptors (through a poll reactor) and in-memory ones, for the virtual backend.
 
     The scheduler asks `watched()` to decide how time may move: with no real descriptor registered
     nothing outside the process can make progress, so an idle loop may jump its clock.
+
+    In-memory descriptors are the numbers `allocate()` hands out (from `VIRTUAL_FD_BASE` up) to an
+    object that simulates a socket, such as the sockets of `scarletio.net.virtual`. Their owner tells
+    the reactor their readiness (`set_readiness`), level-triggered like poll(2): a descriptor stays
+    ready until its owner says otherwise. `poll` reports them together with the real ones, without
+    waiting when one is ready (`has_virtual_events`), and they never hold the virtual clock back.
     """
 
-    __slots__ = ("_inner", "_watched")
+    __slots__ = ("_inner", "_next_virtual", "_readable", "_reading", "_watched", "_writable", "_writing")
 
     def __init__(self) -> None:
         self._inner = PollReactor()
         self._watched = 0
+        self._next_virtual = VIRTUAL_FD_BASE
+        self._readable: set[int] = set()
+        self._writable: set[int] = set()
+        self._reading: set[int] = set()
+        self._writing: set[int] = set()
 
     def watched(self) -> int:
         """Return how many real file descriptors are registered."""
         return self._watched
 
+    # ---- in-memory descriptors -----------------------------------------------------------------
+
+    def allocate(self) -> int:
+        """Return a fresh in-memory descriptor number (never reused while the reactor lives)."""
+        fd = self._next_virtual
+        self._next_virtual = fd + 1
+        return fd
+
+    def set_readiness(self, fd: int, events: EventMask) -> None:
+        """Set what an in-memory descriptor is ready for now (`EventMask(0)`: nothing).
+
+        Args:
+            fd: A number from `allocate()`.
+            events: Its readiness; it stays reported, while registered, until changed.
+        """
+        if events & EventMask.READ:
+            self._readable.add(fd)
+        else:
+            self._readable.discard(fd)
+        if events & EventMask.WRITE:
+            self._writable.add(fd)
+        else:
+            self._writable.discard(fd)
+
+    def release(self, fd: int) -> None:
+        """Forget an in-memory descriptor that was closed (a registration left behind is dropped too)."""
+        self._readable.discard(fd)
+        self._writable.discard(fd)
+        self._reading.discard(fd)
+        self._writing.discard(fd)
+
+    def has_virtual_events(self) -> bool:
+        """Return whether a registered in-memory descriptor is ready (then `poll` does not wait)."""
+        return bool(self._readable & self._reading or self._writable & self._writing)
+
+    def _virtual_events(self) -> list[tuple[int, EventMask]]:
+        reading = self._readable & self._reading
+        writing = self._writable & self._writing
+        if not writing:
+            return [(fd, _READ) for fd in sorted(reading)]
+        return [
+            (fd, (_READ if fd in reading else _NOTHING) | (_WRITE if fd in writing else _NOTHING))
+            for fd in sorted(reading | writing)
+        ]
+
+    def _set_interest(self, fd: int, events: EventMask) -> None:
+        if events & EventMask.READ:
+            self._reading.add(fd)
+        else:
+            self._reading.discard(fd)
+        if events & EventMask.WRITE:
+            self._writing.add(fd)
+        else:
+            self._writing.discard(fd)
+
+    # ---- the reactor protocol ------------------------------------------------------------------
+
     def register(self, fd: int, events: EventMask) -> None:
-        """Start watching a real file descriptor (see `Reactor.register`)."""
+        """Start watching a descriptor, real or in-memory (see `Reactor.register`)."""
+        if fd >= VIRTUAL_FD_BASE:
+            self._set_interest(fd, events)
+            return
         self._inner.register(fd, events)
         self._watched += 1
 
     def modify(self, fd: int, events: EventMask) -> None:
         """Change what a registered descriptor is watched for (see `Reactor.modify`)."""
+        if fd >= VIRTUAL_FD_BASE:
+            self._set_interest(fd, events)
+            return
         self._inner.modify(fd, events)
 
     def unregister(self, fd: int) -> None:
         """Stop watching a descriptor (see `Reactor.unregister`)."""
+        if fd >= VIRTUAL_FD_BASE:
+            self._reading.discard(fd)
+            self._writing.discard(fd)
+            return
         self._inner.unregister(fd)
         self._watched -= 1
 
     def poll(self, timeout: float | None) -> list[tuple[int, EventMask]]:
-        """Wait for real readiness or a wakeup, for at most `timeout` seconds of real time."""
+        """Wait for real readiness or a wakeup, for at most `timeout` seconds of real time.
+
+        Ready in-memory descriptors are reported first, in number order, and make the wait zero.
+        """
+        if self._readable & self._reading or self._writable & self._writing:
+            virtual = self._virtual_events()
+            virtual.extend(self._inner.poll(0.0))
+            return virtual
         return self._inner.poll(timeout)
 
     def wakeup(self) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from ..event_thread import EventThread
+from ._socket_factory import open_socket
 from .interfaces import StreamProtocol
 from .resolve import AddressInfo, get_address_info, ip_address_of
 from .socket_transport import SocketTransport
@@ -176,7 +177,7 @@ async def create_connection_to(
         )
     errors: list[OSError] = []
     for info in infos:
-        sock = socket.socket(info[0], info[1], info[2])
+        sock = open_socket(loop, info[0], info[1], info[2])
         try:
             sock.setblocking(False)
             if local_infos is not None and local_address is not None:

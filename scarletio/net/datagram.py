@@ -17,6 +17,7 @@ from typing import TypeVar, final
 from .._reporting import report_error
 from ..event_thread import EventThread
 from ._flow import receive_buffer, size_of
+from ._socket_factory import open_socket
 from ._socket_base import SocketTransportBase
 from .connections import connection_failure
 from .interfaces import BytesLike, DatagramProtocol, DatagramTransport, SocketAddress
@@ -222,7 +223,7 @@ async def create_datagram_connection_to(
         candidates = await _pair_addresses(loop, local_address, remote_address, socket_family, socket_protocol, socket_flags)
     errors: list[OSError] = []
     for family, protocol, local, remote in candidates:
-        sock = socket.socket(family, socket.SOCK_DGRAM, protocol)
+        sock = open_socket(loop, family, socket.SOCK_DGRAM, protocol)
         try:
             sock.setblocking(False)
             if reuse_port:

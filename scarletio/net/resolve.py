@@ -14,6 +14,7 @@ import socket
 from typing_extensions import TypeAlias
 
 from ..event_thread import EventThread
+from ._socket_factory import provider_of
 
 __all__ = ("AddressInfo", "get_address_info", "get_name_info", "ip_address_of", "is_ip_literal")
 
@@ -82,6 +83,9 @@ async def get_address_info(
     Raises:
         socket.gaierror: If the name does not resolve.
     """
+    provider = provider_of(loop)
+    if provider is not None:
+        return provider.resolve(host, port, family, type, protocol, flags)
     if isinstance(port, int) or port is None:
         if host is None:
             return list(socket.getaddrinfo(None, port, family, type, protocol, flags | _AI_NUMERICSERV))
@@ -108,4 +112,7 @@ async def get_name_info(
     Raises:
         socket.gaierror: If the lookup fails.
     """
+    provider = provider_of(loop)
+    if provider is not None:
+        return provider.name_info(address, flags)
     return await loop.run_in_executor(socket.getnameinfo, address, flags)

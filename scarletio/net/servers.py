@@ -27,6 +27,7 @@ from ..futures import Future
 from ..suspension import skip_ready_cycle
 from .interfaces import StreamProtocol
 from .resolve import get_address_info
+from ._socket_factory import open_socket
 from .socket_transport import SocketTransport
 from .sockets import set_reuse_port
 from .tls import SSLTransport
@@ -280,7 +281,7 @@ async def create_server_to(
     sockets: list[socket.socket] = []
     try:
         for family, kind, protocol, _, address in dict.fromkeys(infos):
-            sock = socket.socket(family, kind, protocol)
+            sock = open_socket(loop, family, kind, protocol)
             sockets.append(sock)
             if reuse_address:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

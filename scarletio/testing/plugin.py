@@ -34,6 +34,7 @@ from ..abc import Clock
 from ..backends import available_backends, get_backend
 from ..backends.virtual import virtual_backend
 from ..event_loop import EventThread
+from ..net.virtual import VirtualNetwork
 from . import _running_loop
 
 if TYPE_CHECKING:
@@ -250,6 +251,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Make one item per run of each `async def` test (backends, explored seeds)."""
     if "_scarletio_run" in metafunc.fixturenames and inspect.iscoroutinefunction(metafunc.function):
         runs = _runs(metafunc.config, metafunc.definition.get_closest_marker(MARKER))
+        if "scarletio_network" in metafunc.fixturenames:  # the virtual network needs virtual time
+            runs = [run for run in runs if run.virtual] or [Run("virtual", run.seed, run.perturb, run.timeout) for run in runs[:1]]
         metafunc.parametrize("_scarletio_run", runs, ids=[run.id for run in runs], indirect=True)
 
 
@@ -312,3 +315,12 @@ def scarletio_clock(scarletio_loop: EventThread) -> Clock:
 def scarletio_seed(_scarletio_run: Run) -> int:
     """The seed of the current test's loop."""
     return _scarletio_run.seed
+
+
+@pytest.fixture
+def scarletio_network(scarletio_loop: EventThread) -> VirtualNetwork:
+    """A fresh virtual network on the current test's loop (which then always runs on virtual time).
+
+    Add hosts with `add_host`; the loop's networking functions use the network until the loop stops.
+    """
+    return VirtualNetwork(scarletio_loop)

@@ -1,0 +1,34 @@
+"""A virtual network on virtual time: deterministic tests for networked code (high level, testing).
+
+Attach a `VirtualNetwork` to a loop on the `virtual` backend, add hosts, and run a server and its
+clients, written with the production API (`create_server_to`, `create_connection_to`, protocols,
+streams, datagrams), on an in-memory network: no ports, no flakiness, and link conditions a test
+controls (latency, jitter, bandwidth, loss, partitions), all drawn from the loop's seed:
+
+    network = VirtualNetwork(loop, conditions=LinkConditions(latency=0.1))
+    server, client = network.add_host("server"), network.add_host("client")
+    with server.use():
+        ...  # create_server_to(loop, Echo, None, 7000) listens on "server"
+    with client.use():
+        ...  # create_connection_to(loop, Client, "server", 7000) connects from "client"
+
+The pytest plugin's `scarletio_network` fixture gives each test a fresh network.
+"""
+
+from __future__ import annotations
+
+from ._links import LinkConditions as LinkConditions
+from .network import VirtualHost as VirtualHost
+from .network import VirtualNetwork as VirtualNetwork
+from .sockets import VirtualDatagramSocket as VirtualDatagramSocket
+from .sockets import VirtualSocket as VirtualSocket
+from .streams import VirtualStreamSocket as VirtualStreamSocket
+
+__all__ = (
+    "LinkConditions",
+    "VirtualDatagramSocket",
+    "VirtualHost",
+    "VirtualNetwork",
+    "VirtualSocket",
+    "VirtualStreamSocket",
+)
