@@ -202,3 +202,17 @@ def test_the_echo_example_of_our_readme_round_trips_two_lines(backend: str) -> N
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == "hello\nworld\n"
     assert completed.stderr == ""
+
+
+def test_the_virtual_network_example_of_our_readme_is_verbatim_and_passes() -> None:
+    example = (ROOT / "examples" / "test_virtual_network.py").read_text()
+    assert f"```py3\n{example}```" in (ROOT / "README.md").read_text()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "examples" / "test_virtual_network.py")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

@@ -120,6 +120,25 @@ def test_backend_all_runs_the_test_once_per_available_backend(pytester: pytest.P
     assert item_lines(result) == [f"test_subject.py::test_on_every_backend[{id}] PASSED" for id in ids]
 
 
+def test_network_fixture_runs_its_test_on_virtual_time_whatever_the_backend_option(pytester: pytest.Pytester) -> None:
+    source = """
+        from scarletio.net.virtual import VirtualNetwork
+
+        async def test_networked(scarletio_loop, scarletio_network):
+            assert scarletio_loop.backend.name == "virtual"
+            assert isinstance(scarletio_network, VirtualNetwork)
+            assert scarletio_network.loop is scarletio_loop
+
+        async def test_plain(scarletio_loop):
+            pass
+    """
+    result = run_pytest(pytester, source, "--scarletio-backend", "all")
+    lines = item_lines(result)
+    assert "test_subject.py::test_networked[virtual-seed0] PASSED" in lines
+    assert sum("test_networked" in line for line in lines) == 1
+    assert sum("test_plain" in line for line in lines) == len(available_backends())
+
+
 def test_marker_selects_the_backend(pytester: pytest.Pytester) -> None:
     source = """
         import pytest
