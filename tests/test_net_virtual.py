@@ -309,7 +309,7 @@ async def test_datagrams_sent_across_a_partition_are_lost_and_traffic_resumes_af
     sink.transport.close()
 
 
-def test_partition_and_heal_check_their_groups(scarletio_network: VirtualNetwork) -> None:
+async def test_partition_and_heal_check_their_groups(scarletio_network: VirtualNetwork) -> None:
     scarletio_network.add_host("a")
     scarletio_network.add_host("b")
     with pytest.raises(ValueError, match=r"^name at least two groups of hosts to cut apart, got 1$"):
@@ -318,6 +318,15 @@ def test_partition_and_heal_check_their_groups(scarletio_network: VirtualNetwork
         scarletio_network.partition(["a"], ["a", "b"])
     with pytest.raises(KeyError, match="no virtual host 'z'; the hosts are: a, b"):
         scarletio_network.partition(["a"], ["z"])
+    with pytest.raises(ValueError, match=r"^name at least two groups of hosts to cut apart, got 1$"):
+        scarletio_network.heal(["a"])
+
+
+def test_the_network_is_changed_from_the_loop_thread_only(scarletio_network: VirtualNetwork) -> None:
+    scarletio_network.add_host("a")
+    scarletio_network.add_host("b")
+    with pytest.raises(RuntimeError, match=r"^partition\(\) must run on the loop's thread \(in a task or callback of "):
+        scarletio_network.partition("a", "b")
 
 
 # ---- connection life cycle -----------------------------------------------------------------------

@@ -15,6 +15,9 @@ How a test is run:
   exactly this item again. The item id names only the backend and the seed, and the command passes
   both, so the id the command produces is the id that failed.
 
+A test that asks for `scarletio_network` (a fresh `VirtualNetwork` on its loop) runs on virtual time
+only, whatever the backend option says: the in-memory network exists nowhere else.
+
 Settings come from the command line (`--scarletio-*`) and are overridden per test by the marker
 `@pytest.mark.scarletio(backend=..., seed=..., perturb=..., explore=..., timeout=...)`.
 """

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
-from typing_extensions import TypeVarTuple, Unpack
+from typing_extensions import TypeAlias, TypeVarTuple, Unpack
 
 from ...backends.virtual import VirtualClock, VirtualReactor
 from ...event_thread import EventThread
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ..resolve import AddressInfo
     from .sockets import VirtualSocket
 
-__all__ = ("VirtualHost", "VirtualNetwork")
+__all__ = ("HostGroup", "VirtualHost", "VirtualNetwork")
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -49,6 +49,9 @@ DEFAULT_BUFFER_SIZE = 64 * 1024
 
 _WILDCARD = "0.0.0.0"
 _FIRST_EPHEMERAL_PORT = 49152
+
+HostGroup: TypeAlias = "VirtualHost | str | Iterable[VirtualHost | str]"
+"""Hosts named by the partition functions: one host, one name, or an iterable of hosts and names."""
 
 _current_host: ContextVar[VirtualHost | None] = ContextVar("scarletio_virtual_host", default=None)
 
@@ -326,7 +329,7 @@ class VirtualNetwork(SocketProvider):
             return host
         return self.default_host
 
-    def _hosts_of(self, group: Iterable[VirtualHost | str]) -> list[VirtualHost]:
+    def _hosts_of(self, group: HostGroup) -> list[VirtualHost]:
         if isinstance(group, (str, VirtualHost)):
             group = [group]
         hosts = [self.host(item) if isinstance(item, str) else item for item in group]
@@ -384,18 +387,20 @@ class VirtualNetwork(SocketProvider):
             assert link is not None
             link.set_conditions(conditions)
 
-    def partition(self, *groups: Iterable[VirtualHost | str]) -> None:
+    def partition(self, *groups: HostGroup) -> None:
         """Cut every link between hosts of different groups, both ways, until `heal`.
 
         Datagrams sent across a cut are lost; stream segments wait and arrive after the heal (TCP
         keeps retransmitting), so a connection survives a partition its code does not time out on.
 
         Args:
-            groups: Two or more groups of hosts (or host names); hosts in no group stay connected.
+            groups: Two or more groups: each a host, a host name, or an iterable of them; hosts in no
+                group stay connected.
 
         Raises:
             ValueError: With fewer than two groups, or a host in two groups.
         """
+        self.check_thread("partition()")
         resolved = self._groups(groups)
         for index, group in enumerate(resolved):
             for other in resolved[index + 1 :]:
@@ -407,7 +412,7 @@ class VirtualNetwork(SocketProvider):
                             link.cut = True
         self.note("partition " + " | ".join(",".join(host.name for host in group) for group in resolved))
 
-    def heal(self, *groups: Iterable[VirtualHost | str]) -> None:
+    def heal(self, *groups: HostGroup) -> None:
         """Reconnect hosts cut apart by `partition`; what waited is sent again now.
 
         Args:
@@ -416,6 +421,7 @@ class VirtualNetwork(SocketProvider):
         Raises:
             ValueError: With exactly one group, or a host in two groups.
         """
+        self.check_thread("heal()")
         if groups:
             resolved = self._groups(groups)
             pairs = [
@@ -437,7 +443,7 @@ class VirtualNetwork(SocketProvider):
                 channel.resume()
         self.note("heal")
 
-    def _groups(self, groups: tuple[Iterable[VirtualHost | str], ...]) -> list[list[VirtualHost]]:
+    def _groups(self, groups: tuple[HostGroup, ...]) -> list[list[VirtualHost]]:
         if len(groups) < 2:
             raise ValueError(f"name at least two groups of hosts to cut apart, got {len(groups)}")
         resolved = [self._hosts_of(group) for group in groups]
@@ -457,6 +463,7 @@ class VirtualNetwork(SocketProvider):
         Returns:
             How many connections were reset.
         """
+        self.check_thread("reset_connections()")
         (one,) = self._hosts_of([host])
         other = None if peer is None else self._hosts_of([peer])[0]
         count = 0
