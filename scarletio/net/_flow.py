@@ -5,8 +5,9 @@ Receiving: a transport reads with `recv_into` into one preallocated buffer and h
 transport of a loop thread: it is allocated once per thread (not per connection and not per read).
 
 Sending: a transport sends directly while nothing is queued and queues only what the kernel did not
-take. Queued chunks are immutable views (`bytes`, or views of `bytes`): a mutable buffer handed to
-`write` is copied before it is queued, so the caller may reuse it at once.
+take; `QueueingWriter` holds that `write` and the flush of the queue, for sockets and pipes alike.
+Queued chunks are immutable views (`bytes`, or views of `bytes`): a mutable buffer handed to `write` is
+copied before it is queued, so the caller may reuse it at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Protocol, final
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar, Protocol, final
 
 from .._reporting import report_error
 from ..futures import Future
@@ -27,6 +29,7 @@ __all__ = (
     "DEFAULT_HIGH_WATER",
     "DEFAULT_LOW_WATER",
     "IOV_MAX",
+    "QueueingWriter",
     "RECEIVE_BUFFER_SIZE",
     "WriteFlow",
     "consume",
@@ -183,6 +186,93 @@ class WriteFlow:
                 self._protocol.resume_writing()
             except Exception as error:
                 report_error(f"exception in {type(self._protocol).__name__}.resume_writing; ignored", error)
+
+
+class QueueingWriter(WriteFlow):
+    """`write` and the queue flush shared by the socket and pipe transports.
+
+    The descriptor is written through two callables a subclass stores once, at construction, so the
+    hot path pays no extra call: `_send(data)` writes one buffer (`socket.send`, or `os.write` bound
+    to the fd) and `_send_many(buffers)` writes a sequence of them in one system call (`sendmsg`,
+    `writev`); both return the number of bytes taken and raise `BlockingIOError` when none fit.
+
+    A subclass also fills `_buffer`, `_fd`, `_loop`, `_closing` and `_eof_written`, sets
+    `_EOF_WRITTEN_MESSAGE` (the error of a write after `write_eof`), and implements `_write_ready` (the
+    writer callback, which calls `_flush`) and `_write_failed` (ends the connection after a failed
+    write and drops the queue).
+    """
+
+    __slots__ = ()
+
+    _EOF_WRITTEN_MESSAGE: ClassVar[str]
+
+    _send: Callable[[BytesLike], int]
+    _send_many: Callable[[Sequence[memoryview]], int]
+    _buffer: deque[memoryview]
+    _fd: int
+    _loop: EventThread
+    _closing: bool
+    _eof_written: bool
+    # Methods of the subclass: the writer callback, and "end the connection after a failed write".
+    _write_ready: Callable[[], None]
+    _write_failed: Callable[[OSError], None]
+
+    def write(self, data: BytesLike) -> None:
+        """Send `data`, queueing what the kernel does not take now; never blocks.
+
+        Writes after `close`, `abort` or the loss of the connection are dropped.
+
+        Args:
+            data: The bytes to send.
+
+        Raises:
+            RuntimeError: After `write_eof`.
+        """
+        if self._eof_written:
+            raise RuntimeError(self._EOF_WRITTEN_MESSAGE)
+        size = len(data) if type(data) is bytes else memoryview(data).nbytes
+        if not size or self._closing:
+            return
+        sent = 0
+        buffer = self._buffer
+        if not buffer:
+            try:
+                sent = self._send(data)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as error:
+                self._write_failed(error)
+                return
+            if sent == size:
+                return
+            self._loop.add_writer(self._fd, self._write_ready)
+        buffer.append(queued_view(data, sent))
+        self._buffer_size += size - sent
+        if self._buffer_size > self._high_water:
+            self._maybe_pause()
+
+    def _flush(self) -> bool:
+        """Send as much of the queue as the kernel takes; return whether anything is left to wait for.
+
+        After a failed write the queue is dropped (`_write_failed`) and the answer is False.
+        """
+        buffer = self._buffer
+        try:
+            if len(buffer) == 1:
+                sent = self._send(buffer[0])
+            elif len(buffer) <= IOV_MAX:
+                sent = self._send_many(buffer)
+            else:
+                sent = self._send_many([buffer[index] for index in range(IOV_MAX)])
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError as error:
+            self._write_failed(error)
+            return False
+        self._buffer_size -= sent
+        consume(buffer, sent)
+        return bool(buffer)
+
 
 
 @final

@@ -13,6 +13,7 @@ nothing to write. Pipes cannot half-close, so `write_eof` closes the writing end
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections import deque
@@ -21,7 +22,7 @@ from typing import Protocol, TypeVar, final
 
 from .._reporting import report_error
 from ..event_thread import EventThread
-from ._flow import IOV_MAX, WriteFlow, consume, queued_view, receive_buffer, size_of
+from ._flow import QueueingWriter, receive_buffer
 from .interfaces import BytesLike, ReadPipeProtocol, ReadTransport, WritePipeProtocol, WriteTransport
 
 __all__ = ("PipeFile", "ReadPipeTransport", "WritePipeTransport", "connect_read_pipe", "connect_write_pipe")
@@ -48,7 +49,7 @@ class _PipeTransportBase:
     """What both pipe ends share: the descriptor, the file, and the one-time `connection_lost`."""
 
     # No `__slots__` here: the concrete classes declare them (`WritePipeTransport` also inherits
-    # `WriteFlow`'s, and two slotted bases cannot be combined).
+    # `QueueingWriter`'s, and two slotted bases cannot be combined).
 
     _closing: bool
     _fd: int
@@ -175,7 +176,7 @@ class ReadPipeTransport(_PipeTransportBase, ReadTransport):
 
 
 @final
-class WritePipeTransport(WriteFlow, _PipeTransportBase, WriteTransport):
+class WritePipeTransport(QueueingWriter, _PipeTransportBase, WriteTransport):
     """The writing end of a pipe; built by `connect_write_pipe`.
 
     Args:
@@ -184,15 +185,29 @@ class WritePipeTransport(WriteFlow, _PipeTransportBase, WriteTransport):
         protocol: The protocol to call back.
     """
 
-    __slots__ = ("_buffer", "_closing", "_eof_written", "_fd", "_lost", "_loop", "_pipe", "_protocol")
+    __slots__ = (
+        "_buffer",
+        "_closing",
+        "_eof_written",
+        "_fd",
+        "_lost",
+        "_loop",
+        "_pipe",
+        "_protocol",
+        "_send",
+        "_send_many",
+    )
 
     _protocol: WritePipeProtocol
+    _EOF_WRITTEN_MESSAGE = "cannot write after write_eof(); the pipe is being closed"
 
     def __init__(self, loop: EventThread, pipe: PipeFile, protocol: WritePipeProtocol) -> None:
         self._init_flow()
         self._init_pipe(loop, pipe)
         self._protocol = protocol
         self._buffer: deque[memoryview] = deque()
+        self._send = functools.partial(os.write, self._fd)
+        self._send_many = functools.partial(os.writev, self._fd)
         self._eof_written = False
 
     def _start(self) -> None:
@@ -202,38 +217,6 @@ class WritePipeTransport(WriteFlow, _PipeTransportBase, WriteTransport):
 
     def _reader_gone(self) -> None:
         self._schedule_lost(BrokenPipeError("the reading end of the pipe was closed") if self._buffer else None)
-
-    def write(self, data: BytesLike) -> None:
-        """Write `data`, queueing what the pipe does not take now; never blocks.
-
-        Writes after `close`, `abort` or the loss of the pipe are dropped.
-
-        Args:
-            data: The bytes to write.
-
-        Raises:
-            RuntimeError: After `write_eof`.
-        """
-        if self._eof_written:
-            raise RuntimeError("cannot write after write_eof(); the pipe is being closed")
-        size = size_of(data)
-        if not size or self._closing:
-            return
-        sent = 0
-        if not self._buffer:
-            try:
-                sent = os.write(self._fd, data)
-            except (BlockingIOError, InterruptedError):
-                pass
-            except OSError as error:
-                self._schedule_lost(error)
-                return
-            if sent == size:
-                return
-            self._loop.add_writer(self._fd, self._write_ready)
-        self._buffer.append(queued_view(data, sent))
-        self._buffer_size += size - sent
-        self._maybe_pause()
 
     def writelines(self, chunks: Iterable[BytesLike]) -> None:
         """Write every chunk in order.
@@ -248,26 +231,20 @@ class WritePipeTransport(WriteFlow, _PipeTransportBase, WriteTransport):
             self.write(chunk)
 
     def _write_ready(self) -> None:
-        buffer = self._buffer
-        try:
-            if len(buffer) == 1:
-                sent = os.write(self._fd, buffer[0])
-            else:
-                sent = os.writev(self._fd, [buffer[index] for index in range(min(len(buffer), IOV_MAX))])
-        except (BlockingIOError, InterruptedError):
+        if self._flush():
+            self._maybe_resume()
             return
-        except OSError as error:
-            buffer.clear()
-            self._buffer_size = 0
-            self._schedule_lost(error)
+        if self._lost:  # the write failed and the pipe is going away
             return
-        self._buffer_size -= sent
-        consume(buffer, sent)
         self._maybe_resume()
-        if not buffer:
-            self._loop.remove_writer(self._fd)
-            if self._closing:
-                self._schedule_lost(None)
+        self._loop.remove_writer(self._fd)
+        if self._closing:
+            self._schedule_lost(None)
+
+    def _write_failed(self, error: OSError) -> None:
+        self._buffer.clear()
+        self._buffer_size = 0
+        self._schedule_lost(error)
 
     def write_eof(self) -> None:
         """Close the pipe once the buffer is flushed (a pipe cannot half-close)."""

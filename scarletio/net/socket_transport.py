@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, final
 
 from .._reporting import report_error
 from ..event_thread import EventThread
-from ._flow import IOV_MAX, consume, queued_view, receive_buffer, size_of
+from ._flow import QueueingWriter, queued_view, receive_buffer, size_of
 from ._socket_base import SocketTransportBase
 from .interfaces import BytesLike, StreamProtocol, StreamTransport
 
@@ -40,7 +40,7 @@ def _address_or_none(getter: Callable[[], object]) -> object:
 
 
 @final
-class SocketTransport(SocketTransportBase, StreamTransport):
+class SocketTransport(SocketTransportBase, QueueingWriter, StreamTransport):
     """The transport of a connected, non-blocking stream socket (TCP or Unix).
 
     Built by the connection and server functions; use the `StreamTransport` interface.
@@ -52,9 +52,10 @@ class SocketTransport(SocketTransportBase, StreamTransport):
         server: The server that accepted the connection, told when it ends.
     """
 
-    __slots__ = ("_eof_seen", "_eof_written", "_protocol", "_reading", "_server", "_view")
+    __slots__ = ("_eof_seen", "_eof_written", "_protocol", "_reading", "_send", "_send_many", "_server", "_view")
 
     _protocol: StreamProtocol
+    _EOF_WRITTEN_MESSAGE = "cannot write after write_eof(); the sending side is closed"
 
     def __init__(
         self, loop: EventThread, sock: socket.socket, protocol: StreamProtocol, server: Server | None = None
@@ -66,6 +67,8 @@ class SocketTransport(SocketTransportBase, StreamTransport):
         self._protocol = protocol
         self._server = server
         self._buffer: deque[memoryview] = deque()
+        self._send = sock.send
+        self._send_many = sock.sendmsg
         self._view = receive_buffer()
         self._reading = True
         self._closing = False
@@ -153,40 +156,6 @@ class SocketTransport(SocketTransportBase, StreamTransport):
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def write(self, data: BytesLike) -> None:
-        """Send `data`, queueing what the kernel does not take now; never blocks.
-
-        Writes after `close`, `abort` or the loss of the connection are dropped.
-
-        Args:
-            data: The bytes to send.
-
-        Raises:
-            RuntimeError: After `write_eof`.
-        """
-        if self._eof_written:
-            raise RuntimeError("cannot write after write_eof(); the sending side is closed")
-        size = len(data) if type(data) is bytes else memoryview(data).nbytes
-        if not size or self._closing:
-            return
-        sent = 0
-        buffer = self._buffer
-        if not buffer:
-            try:
-                sent = self._socket.send(data)
-            except (BlockingIOError, InterruptedError):
-                pass
-            except OSError as error:
-                self._force_close(error)
-                return
-            if sent == size:
-                return
-            self._loop.add_writer(self._fd, self._write_ready)
-        buffer.append(queued_view(data, sent))
-        self._buffer_size += size - sent
-        if self._buffer_size > self._high_water:
-            self._maybe_pause()
-
     def writelines(self, chunks: Iterable[BytesLike]) -> None:
         """Send every chunk in order, as one scatter-gather `sendmsg` when nothing is queued yet.
 
@@ -197,7 +166,7 @@ class SocketTransport(SocketTransportBase, StreamTransport):
             RuntimeError: After `write_eof`.
         """
         if self._eof_written:
-            raise RuntimeError("cannot write after write_eof(); the sending side is closed")
+            raise RuntimeError(self._EOF_WRITTEN_MESSAGE)
         if self._closing:
             return
         buffer = self._buffer
@@ -212,25 +181,6 @@ class SocketTransport(SocketTransportBase, StreamTransport):
                 self._loop.add_writer(self._fd, self._write_ready)
         if self._buffer_size > self._high_water:
             self._maybe_pause()
-
-    def _flush(self) -> bool:
-        """Send as much of the queue as the kernel takes; return whether anything is left to wait for."""
-        buffer = self._buffer
-        try:
-            if len(buffer) == 1:
-                sent = self._socket.send(buffer[0])
-            elif len(buffer) <= IOV_MAX:
-                sent = self._socket.sendmsg(buffer)
-            else:
-                sent = self._socket.sendmsg([buffer[index] for index in range(IOV_MAX)])
-        except (BlockingIOError, InterruptedError):
-            return True
-        except OSError as error:
-            self._force_close(error)
-            return False
-        self._buffer_size -= sent
-        consume(buffer, sent)
-        return bool(buffer)
 
     def _write_ready(self) -> None:
         if self._flush():
@@ -247,6 +197,9 @@ class SocketTransport(SocketTransportBase, StreamTransport):
             self._connection_lost(None)
         elif self._eof_written:
             self._shutdown_write()
+
+    def _write_failed(self, error: OSError) -> None:
+        self._force_close(error)
 
     def _shutdown_write(self) -> None:
         try:
