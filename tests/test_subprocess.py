@@ -7,17 +7,22 @@ and a waiting thread), and fails if it leaks a descriptor or a non-daemon thread
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from _fixtures import loop, run  # noqa: F401 - fixtures are used by name
 
 from scarletio.event_thread import EventThread
 from scarletio.processes import DEVNULL, AsyncProcess, child_watch, subprocess_exec, subprocess_shell
+from scarletio.processes.popen_options import EXTRA_INFO_NAMES
 from scarletio.suspension import sleep
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX only")
@@ -185,19 +190,11 @@ def test_a_missing_program_raises_file_not_found(clean: None, loop: EventThread)
         run(loop, main())
 
 
-def test_text_mode_keywords_are_refused(clean: None, loop: EventThread) -> None:
-    async def main() -> None:
-        await subprocess_exec(loop, "true", text=True)
-
-    with pytest.raises(ValueError, match=r"^text= is not supported: the pipes of an AsyncProcess carry bytes$"):
-        run(loop, main())
-
-
 def test_communicate_with_input_but_no_stdin_pipe_raises(clean: None, loop: EventThread) -> None:
     async def main() -> None:
         process = await subprocess_exec(loop, "true", stdin=DEVNULL)
         try:
-            with pytest.raises(ValueError, match=r"^communicate\(\) got input but the child's stdin is not a pipe"):
+            with pytest.raises(ValueError, match=r"^communicate\(\) got input_value but the child's stdin is not a pipe"):
                 await process.communicate(b"data")
         finally:
             await process.communicate()
@@ -215,11 +212,213 @@ def test_a_loop_stopping_while_a_child_runs_releases_its_watch_and_the_child_is_
     pid = run(loop, main())
     loop.stop()
     loop.join(5)
-    for _ in range(100):  # the child ends after 0.2 s; something must reap it without the loop
+    # The child ends after 0.2 s; something must reap it without the loop. Watch with a null signal,
+    # which reaches a running child or an unreaped zombie and never reaps: polling with `waitpid`
+    # would race the waiting thread for the child and could reap it itself.
+    for _ in range(150):
         try:
-            if os.waitpid(pid, os.WNOHANG) != (0, 0):
-                raise AssertionError("the test itself reaped the child: nobody else did")
-        except ChildProcessError:
+            os.kill(pid, 0)
+        except ProcessLookupError:
             break
         time.sleep(0.01)
     assert_reaped(pid)
+
+
+# ---- get_extra_info ---------------------------------------------------------------------------------
+
+
+def test_get_extra_info_answers_the_pid_the_child_prints_the_popen_object_and_the_pipes(
+    clean: None, loop: EventThread
+) -> None:
+    missing = object()
+
+    async def main() -> tuple[bytes, AsyncProcess, dict[str, object]]:
+        process = await subprocess_exec(loop, "sh", "-c", "echo $$", stdin=DEVNULL, extra={"purpose": "testing"})
+        assert process.stdout is not None and process.stderr is not None
+        info = {name: process.get_extra_info(name, missing) for name in (*EXTRA_INFO_NAMES, "purpose", "unknown")}
+        assert info["stdout"] is process.stdout.get_transport()
+        assert info["stderr"] is process.stderr.get_transport()
+        assert process.get_extra_info("unknown") is None
+        output, _ = await process.communicate()
+        return output, process, info
+
+    output, process, info = run(loop, main())
+    assert info["pid"] == process.process_id == int(output)
+    assert info["subprocess"] is info["popen"] is process.process
+    assert info["stdin"] is missing  # not a pipe
+    assert info["stdout"] is not None and info["stderr"] is not None
+    assert (info["purpose"], info["unknown"]) == ("testing", missing)
+
+
+def test_extra_using_a_reserved_name_is_refused(no_leaks: None, loop: EventThread) -> None:
+    async def main() -> None:
+        await subprocess_exec(loop, "true", extra={"pid": 1})
+
+    message = (
+        "extra uses the reserved name 'pid'; reserved: pid, popen, stderr, stdin, stdout, subprocess; rename the entry"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        run(loop, main())
+
+
+# ---- the keywords of the original scarletio, mapped onto Popen ---------------------------------------
+
+
+def test_preexecution_function_runs_in_the_child_just_before_the_program(clean: None, loop: EventThread) -> None:
+    def mark_the_environment() -> None:
+        os.environ["SCARLETIO_PREEXEC_PID"] = str(os.getpid())
+
+    async def main() -> tuple[bytes, int]:
+        process = await subprocess_shell(
+            loop, "echo $SCARLETIO_PREEXEC_PID $$", stdin=DEVNULL, preexecution_function=mark_the_environment
+        )
+        output, _ = await process.communicate()
+        return output, process.process_id
+
+    output, pid = run(loop, main())
+    assert output.split() == [str(pid).encode()] * 2  # ran in the child, which then became the shell
+    assert "SCARLETIO_PREEXEC_PID" not in os.environ
+
+
+def test_cwd_and_env_reach_the_child(clean: None, loop: EventThread, tmp_path: Path) -> None:
+    env_program = shutil.which("env")
+    assert env_program is not None
+
+    async def main() -> tuple[bytes, bytes]:
+        in_directory = await subprocess_exec(loop, "pwd", "-P", stdin=DEVNULL, cwd=tmp_path)
+        with_environment = await subprocess_exec(loop, env_program, stdin=DEVNULL, env={"ONLY": "this one"})
+        return (await in_directory.communicate())[0], (await with_environment.communicate())[0]
+
+    directory, environment = run(loop, main())
+    assert directory == os.fsencode(os.path.realpath(tmp_path)) + b"\n"
+    assert environment == b"ONLY=this one\n"
+
+
+def test_start_new_session_makes_the_child_a_session_leader(clean: None, loop: EventThread) -> None:
+    script = "import os; print(os.getsid(0) == os.getpid())"
+
+    async def main() -> tuple[bytes, bytes]:
+        leader = await subprocess_exec(loop, sys.executable, "-c", script, stdin=DEVNULL, start_new_session=True)
+        member = await subprocess_exec(loop, sys.executable, "-c", script, stdin=DEVNULL)
+        return (await leader.communicate())[0], (await member.communicate())[0]
+
+    assert run(loop, main()) == (b"True\n", b"False\n")
+
+
+WRITE_TO_FD = "import os, sys; os.write(int(sys.argv[1]), b'through')"
+
+
+def test_close_fds_and_pass_fds_decide_which_descriptors_the_child_inherits(clean: None, loop: EventThread) -> None:
+    async def attempt(fd: int, **options: Any) -> int:
+        process = await subprocess_exec(
+            loop, sys.executable, "-c", WRITE_TO_FD, str(fd), stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL, **options
+        )
+        return await process.wait()
+
+    read_end, write_end = os.pipe()
+    try:
+        os.set_inheritable(write_end, True)
+        closed = run(loop, attempt(write_end))
+        inherited = run(loop, attempt(write_end, close_fds=False))
+        passed = run(loop, attempt(write_end, pass_fds=(write_end,)))
+    finally:
+        os.close(write_end)
+    try:
+        received = os.read(read_end, 100)
+    finally:
+        os.close(read_end)
+    assert closed != 0  # the descriptor was closed in the child: os.write failed
+    assert (inherited, passed, received) == (0, 0, b"throughthrough")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_restore_signals_decides_whether_the_child_still_ignores_sigpipe(clean: None, loop: EventThread) -> None:
+    async def ignored_signals(**options: Any) -> int:
+        process = await subprocess_exec(loop, "grep", "SigIgn", "/proc/self/status", stdin=DEVNULL, **options)
+        output, _ = await process.communicate()
+        return int(output.split()[1], 16)
+
+    sigpipe = 1 << (signal.SIGPIPE - 1)
+    assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN  # Python ignores it; the child inherits that
+    assert run(loop, ignored_signals()) & sigpipe == 0
+    assert run(loop, ignored_signals(restore_signals=False)) & sigpipe == sigpipe
+
+
+def test_further_popen_keywords_pass_through_and_harmless_values_are_accepted(clean: None, loop: EventThread) -> None:
+    async def main() -> tuple[bytes, bytes]:
+        masked = await subprocess_shell(loop, "umask", stdin=DEVNULL, umask=0o077, shell=True)
+        plain = await subprocess_exec(
+            loop, "echo", "bytes", stdin=DEVNULL, shell=False, text=False, universal_newlines=None,
+            encoding=None, errors=None, bufsize=0,
+        )
+        return (await masked.communicate())[0], (await plain.communicate())[0]
+
+    assert run(loop, main()) == (b"0077\n", b"bytes\n")
+
+
+REFUSALS = [
+    (
+        "subprocess_exec", {"shell": True},
+        "subprocess_exec does not take shell=True; call subprocess_shell to run a command line through the shell",
+    ),
+    (
+        "subprocess_shell", {"shell": False},
+        "subprocess_shell does not take shell=False; "
+        "call subprocess_exec(program, *args) to run a program without a shell",
+    ),
+    (
+        "subprocess_exec", {"text": True},
+        "text=True is not supported: the pipes of an AsyncProcess carry bytes; decode what you read instead",
+    ),
+    (
+        "subprocess_shell", {"universal_newlines": True},
+        "universal_newlines=True is not supported: the pipes of an AsyncProcess carry bytes; "
+        "decode what you read instead",
+    ),
+    (
+        "subprocess_exec", {"encoding": "utf-8"},
+        "encoding='utf-8' is not supported: the pipes of an AsyncProcess carry bytes; decode what you read instead",
+    ),
+    (
+        "subprocess_exec", {"bufsize": -1},
+        "bufsize=-1 is not supported: the pipes of an AsyncProcess are unbuffered; leave bufsize out",
+    ),
+    (
+        "subprocess_exec", {"preexec_fn": print},
+        "preexec_fn= is not a keyword of subprocess_exec; pass preexecution_function= instead",
+    ),
+    (
+        "subprocess_shell", {"creationflags": 0},
+        "creationflags= is not a keyword of subprocess_shell; pass creation_flags= instead",
+    ),
+    (
+        "subprocess_exec", {"startupinfo": None},
+        "startupinfo= is not a keyword of subprocess_exec; pass startup_info= instead",
+    ),
+    (
+        "subprocess_exec", {"pass_fds": [0], "close_fds": False},
+        "pass_fds=(0,) needs close_fds=True: the child keeps exactly the descriptors listed; drop close_fds=False",
+    ),
+    (
+        "subprocess_exec", {"startup_info": object()},
+        f"startup_info= is for Windows only; leave it out on {sys.platform}",
+    ),
+    (
+        "subprocess_shell", {"creation_flags": 16},
+        f"creation_flags=16 is for Windows only; leave it out on {sys.platform}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("function", "options", "message"), REFUSALS, ids=[str(case[1]) for case in REFUSALS])
+def test_keywords_that_cannot_work_are_refused_before_a_child_starts(
+    no_leaks: None, loop: EventThread, function: str, options: dict[str, Any], message: str
+) -> None:
+    async def main() -> None:
+        if function == "subprocess_exec":
+            await subprocess_exec(loop, "true", **options)
+        else:
+            await subprocess_shell(loop, "true", **options)
+
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        run(loop, main())

@@ -17,6 +17,11 @@ Life cycle:
   `SHUTDOWN_TIMEOUT`), then closes the socket; the user's protocol sees `connection_lost(None)`;
 - a close_notify from the peer is EOF: the user's protocol gets `eof_received()`. TLS cannot shut
   down one direction of the socket, so `can_write_eof()` is False and `write_eof()` closes.
+
+Flow control: the user's protocol is paused while the socket transport is, and also while the
+plaintext held back during a TLS 1.2 renegotiation (OpenSSL refuses application data until it ends)
+is above the socket transport's high water mark; otherwise a peer that renegotiates and then stalls
+would make `drain()` let the writer buffer without bound.
 """
 
 from __future__ import annotations
@@ -77,10 +82,13 @@ class SSLTransport(StreamTransport, StreamProtocol):
         "_made",
         "_outgoing",
         "_pending",
+        "_pending_paused",
         "_pending_size",
         "_protocol",
+        "_protocol_paused",
         "_reading",
         "_resume_scheduled",
+        "_socket_paused",
         "_ssl",
         "_state",
         "_timer",
@@ -112,6 +120,9 @@ class SSLTransport(StreamTransport, StreamProtocol):
         self._resume_scheduled = False
         self._pending: deque[bytes] = deque()  # plaintext OpenSSL could not take yet (renegotiation)
         self._pending_size = 0
+        self._socket_paused = False  # the socket transport asked to pause writing
+        self._pending_paused = False  # `_pending` went above the high water mark and not yet down to the low one
+        self._protocol_paused = False  # what the user's protocol was told last
         self._timer: TimerHandle | None = None
         self._at_eof = False  # the protocol got eof_received
         self._handshake_done: Future[None] = Future(loop)
@@ -173,12 +184,30 @@ class SSLTransport(StreamTransport, StreamProtocol):
 
     def pause_writing(self) -> None:
         """The socket transport's buffer is full: pass it on."""
-        if self._made and not self._lost:
-            self._protocol.pause_writing()
+        self._socket_paused = True
+        self._update_writing()
 
     def resume_writing(self) -> None:
-        """The socket transport's buffer drained: pass it on."""
-        if self._made and not self._lost:
+        """The socket transport's buffer drained: pass it on, unless held-back plaintext still fills ours."""
+        self._socket_paused = False
+        self._update_writing()
+
+    def _update_writing(self) -> None:
+        """Pause or resume the user's protocol after the socket transport's state or `_pending` changed."""
+        transport = self._transport
+        if transport is not None:
+            low, high = transport.get_write_buffer_limits()
+            if self._pending_size > high:
+                self._pending_paused = True
+            elif self._pending_size <= low:
+                self._pending_paused = False
+        paused = self._socket_paused or self._pending_paused
+        if paused == self._protocol_paused or not self._made or self._lost:
+            return
+        self._protocol_paused = paused
+        if paused:
+            self._protocol.pause_writing()
+        else:
             self._protocol.resume_writing()
 
     # ---- handshake ------------------------------------------------------------------------------
@@ -314,11 +343,13 @@ class SSLTransport(StreamTransport, StreamProtocol):
             return
         if self._pending:
             self._queue(data)
+            self._update_writing()
             return
         try:
             self._encrypt(data)
         except ssl.SSLWantReadError:
-            return  # `_encrypt` queued the rest: OpenSSL waits for the peer (renegotiation)
+            self._update_writing()  # `_encrypt` queued the rest: OpenSSL waits for the peer (renegotiation)
+            return
         except (ssl.SSLError, OSError) as error:
             self._fail(error)
             return
@@ -362,6 +393,7 @@ class SSLTransport(StreamTransport, StreamProtocol):
                 self._fail(error)
                 return
         self._flush()
+        self._update_writing()
 
     def _flush(self) -> None:
         """Hand the ciphertext OpenSSL produced to the socket transport."""

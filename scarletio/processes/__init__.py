@@ -2,7 +2,8 @@
 
 `subprocess_exec` / `subprocess_shell` (in `process`) start a child and return an `AsyncProcess`;
 `SubprocessWriter` (in `pipe_writer`) is its standard input; `child_watch` reaps children without
-blocking the loop (pidfds on Linux, a waiting thread elsewhere).
+blocking the loop (pidfds on Linux, a waiting thread elsewhere); `popen_options` checks the keywords
+and maps them onto `subprocess.Popen`'s.
 """
 
 from .pipe_writer import SubprocessWriter as SubprocessWriter

@@ -7,7 +7,8 @@ the child reaped by `child_watch` without blocking the loop, so a process that e
 zombie, whether anybody waits for it or not.
 
 Every method must be called from tasks of the loop the process was started on. Waiting with a timeout
-raises `subprocess.TimeoutExpired` (as `Popen` does) and leaves the child running.
+raises `subprocess.TimeoutExpired` (as `Popen` does) and leaves the child running. The keywords of
+`subprocess_exec` / `subprocess_shell` are checked and mapped onto `Popen`'s by `popen_options`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import IO, Any, TypeVar, final
 
 from ..event_thread import EventThread
@@ -26,6 +27,7 @@ from ..net.stream_reading import ReadProtocolBase
 from ..tasks import Task
 from .child_watch import watch_child
 from .pipe_writer import SubprocessWriter
+from .popen_options import check_extra, popen_keywords
 
 __all__ = ("DEVNULL", "PIPE", "STDOUT", "AsyncProcess", "subprocess_exec", "subprocess_shell")
 
@@ -43,7 +45,8 @@ DEVNULL = subprocess.DEVNULL
 ProcessFile = int | IO[bytes] | None
 """What `stdin`, `stdout` and `stderr` accept: `PIPE`, `DEVNULL`, `STDOUT`, a descriptor, a file, `None`."""
 
-_TEXT_OPTIONS = ("text", "universal_newlines", "encoding", "errors", "bufsize")
+PathArgument = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+"""What `cwd` accepts."""
 
 
 async def _wait_done(loop: EventThread, future: Future[T], timeout: float | None) -> bool:
@@ -86,6 +89,7 @@ class AsyncProcess:
     __slots__ = (
         "_communication",
         "_exit",
+        "_extra",
         "_loop",
         "process",
         "process_id",
@@ -95,8 +99,9 @@ class AsyncProcess:
         "stdout",
     )
 
-    def __init__(self, loop: EventThread, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, loop: EventThread, process: subprocess.Popen[bytes], extra: dict[str, object]) -> None:
         self._loop = loop
+        self._extra = extra
         self._exit: Future[int] = Future(loop)
         self._communication: Task[tuple[bytes, bytes]] | None = None
         self.process = process
@@ -127,6 +132,32 @@ class AsyncProcess:
         self.return_code = return_code
         self._exit.set_result_if_pending(return_code)
 
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        """Return information about the child, or `default` if there is none under `name`.
+
+        Besides the entries of the `extra` mapping given to `subprocess_exec` / `subprocess_shell`,
+        it answers `'pid'` (the child's pid), `'subprocess'` and `'popen'` (the `subprocess.Popen`
+        object), and `'stdin'`, `'stdout'`, `'stderr'` (the pipe transports; `default` for a stream
+        that is not a `PIPE`).
+
+        Args:
+            name: The name of the information.
+            default: What to return when there is no such information.
+        """
+        if name == "pid":
+            return self.process_id
+        if name == "subprocess" or name == "popen":
+            return self.process
+        transport: Transport | None
+        if name == "stdin":
+            transport = None if self.stdin is None else self.stdin.get_transport()
+        elif name == "stdout" or name == "stderr":
+            reader = self.stdout if name == "stdout" else self.stderr
+            transport = None if reader is None else reader.get_transport()
+        else:
+            return self._extra.get(name, default)
+        return default if transport is None else transport
+
     def poll(self) -> int | None:
         """Return the return code if the child ended (and was reaped), else `None`."""
         return self.return_code
@@ -148,14 +179,14 @@ class AsyncProcess:
             raise subprocess.TimeoutExpired(self.process.args, timeout or 0.0)
         return exit_future.get_result()
 
-    async def communicate(self, input: bytes | None = None, timeout: float | None = None) -> tuple[bytes, bytes]:
-        """Feed `input` to the child, read its output until end of file and wait for it to end.
+    async def communicate(self, input_value: bytes | None = None, timeout: float | None = None) -> tuple[bytes, bytes]:
+        """Feed `input_value` to the child, read its output until end of file and wait for it to end.
 
         After a timeout the exchange goes on in the background; calling `communicate` again picks it
-        up (its `input` is then ignored) and returns all the output.
+        up (its `input_value` is then ignored) and returns all the output.
 
         Args:
-            input: Bytes to write to standard input, which is closed afterwards (also without input).
+            input_value: Bytes to write to standard input, which is closed afterwards (also without input).
             timeout: The most seconds to wait; `None` waits for as long as it takes.
 
         Returns:
@@ -163,13 +194,13 @@ class AsyncProcess:
 
         Raises:
             subprocess.TimeoutExpired: If the child has not finished after `timeout` seconds.
-            ValueError: If `input` is given but standard input is not a `PIPE`.
+            ValueError: If `input_value` is given but standard input is not a `PIPE`.
         """
         communication = self._communication
         if communication is None:
-            if input and self.stdin is None:
-                raise ValueError("communicate() got input but the child's stdin is not a pipe; pass stdin=PIPE")
-            communication = self._communication = self._loop.create_task(self._exchange(input))
+            if input_value and self.stdin is None:
+                raise ValueError("communicate() got input_value but the child's stdin is not a pipe; pass stdin=PIPE")
+            communication = self._communication = self._loop.create_task(self._exchange(input_value))
         if not await _wait_done(self._loop, communication, timeout):
             raise subprocess.TimeoutExpired(self.process.args, timeout or 0.0)
         self._communication = None
@@ -250,29 +281,11 @@ async def _start(
     stdin: ProcessFile,
     stdout: ProcessFile,
     stderr: ProcessFile,
-    cwd: str | os.PathLike[str] | None,
-    env: Mapping[str, str] | None,
-    start_new_session: bool,
-    pass_fds: Collection[int],
-    popen_kw: dict[str, Any],
+    extra: dict[str, object],
+    keywords: dict[str, Any],
 ) -> AsyncProcess:
-    for option in _TEXT_OPTIONS:
-        if option in popen_kw:
-            raise ValueError(f"{option}= is not supported: the pipes of an AsyncProcess carry bytes")
-    process = subprocess.Popen(
-        arguments,
-        stdin=stdin,
-        stdout=stdout,
-        stderr=stderr,
-        cwd=cwd,
-        env=env,
-        start_new_session=start_new_session,
-        pass_fds=pass_fds,
-        shell=shell,
-        bufsize=0,
-        **popen_kw,
-    )
-    wrapper = AsyncProcess(loop, process)
+    process = subprocess.Popen(arguments, stdin=stdin, stdout=stdout, stderr=stderr, shell=shell, bufsize=0, **keywords)
+    wrapper = AsyncProcess(loop, process, extra)
     try:
         await wrapper._connect()
     except BaseException:
@@ -292,8 +305,14 @@ async def subprocess_exec(
     stdin: ProcessFile = PIPE,
     stdout: ProcessFile = PIPE,
     stderr: ProcessFile = PIPE,
-    cwd: str | os.PathLike[str] | None = None,
+    extra: Mapping[str, object] | None = None,
+    preexecution_function: Callable[[], object] | None = None,
+    close_fds: bool = True,
+    cwd: PathArgument | None = None,
     env: Mapping[str, str] | None = None,
+    startup_info: object | None = None,
+    creation_flags: int = 0,
+    restore_signals: bool = True,
     start_new_session: bool = False,
     pass_fds: Collection[int] = (),
     **popen_kw: Any,
@@ -308,21 +327,47 @@ async def subprocess_exec(
             (inherit).
         stdout: The same for standard output (read through `.stdout`).
         stderr: The same for standard error, or `STDOUT`.
+        extra: Further information `AsyncProcess.get_extra_info` answers, by name.
+        preexecution_function: Called in the child after the fork, just before the program is executed
+            (`Popen`'s `preexec_fn`). The loop runs in a thread of its own, so this is the fork with
+            threads that the `subprocess` documentation warns about: keep it small (no locks, no logging).
+        close_fds: Close every descriptor but 0, 1, 2 and `pass_fds` in the child; with False the child
+            inherits the inheritable ones.
         cwd: The child's working directory.
         env: The child's environment; the parent's by default.
+        startup_info: Windows only (`Popen`'s `startupinfo`).
+        creation_flags: Windows only (`Popen`'s `creationflags`).
+        restore_signals: Reset the signals Python ignores (`SIGPIPE`, `SIGXFSZ`) to their default in
+            the child.
         start_new_session: Run the child in a new session (`setsid`).
-        pass_fds: Descriptors the child inherits (all others are closed).
-        **popen_kw: Further keywords for `subprocess.Popen` (not the text-mode ones).
+        pass_fds: Descriptors the child inherits although `close_fds` is set.
+        **popen_kw: Further keywords for `subprocess.Popen` (`umask`, `user`, `executable`, ...).
 
     Returns:
         The process.
 
     Raises:
         OSError: If the program cannot be started (`FileNotFoundError`, `PermissionError`, ...).
-        ValueError: For a text-mode keyword (`text`, `encoding`, ...).
+        ValueError: For a text-mode or buffering keyword (`text=True`, `encoding`, ...), `shell=True`,
+            Popen's spelling of a renamed keyword (`preexec_fn`, ...), `pass_fds` with
+            `close_fds=False`, a Windows-only keyword elsewhere, or `extra` using a reserved name.
     """
+    keywords = popen_keywords(
+        "subprocess_exec",
+        False,
+        preexecution_function=preexecution_function,
+        close_fds=close_fds,
+        cwd=cwd,
+        env=env,
+        startup_info=startup_info,
+        creation_flags=creation_flags,
+        restore_signals=restore_signals,
+        start_new_session=start_new_session,
+        pass_fds=pass_fds,
+        popen_kw=popen_kw,
+    )
     arguments = [os.fspath(part) for part in (program, *args)]
-    return await _start(loop, arguments, False, stdin, stdout, stderr, cwd, env, start_new_session, pass_fds, popen_kw)
+    return await _start(loop, arguments, False, stdin, stdout, stderr, check_extra(extra), keywords)
 
 
 async def subprocess_shell(
@@ -332,8 +377,14 @@ async def subprocess_shell(
     stdin: ProcessFile = PIPE,
     stdout: ProcessFile = PIPE,
     stderr: ProcessFile = PIPE,
-    cwd: str | os.PathLike[str] | None = None,
+    extra: Mapping[str, object] | None = None,
+    preexecution_function: Callable[[], object] | None = None,
+    close_fds: bool = True,
+    cwd: PathArgument | None = None,
     env: Mapping[str, str] | None = None,
+    startup_info: object | None = None,
+    creation_flags: int = 0,
+    restore_signals: bool = True,
     start_new_session: bool = False,
     pass_fds: Collection[int] = (),
     **popen_kw: Any,
@@ -348,17 +399,43 @@ async def subprocess_shell(
         stdin: `PIPE` (the default), `DEVNULL`, a descriptor, a file or `None` (inherit).
         stdout: The same for standard output.
         stderr: The same for standard error, or `STDOUT`.
+        extra: Further information `AsyncProcess.get_extra_info` answers, by name.
+        preexecution_function: Called in the child after the fork, just before the program is executed
+            (`Popen`'s `preexec_fn`). The loop runs in a thread of its own, so this is the fork with
+            threads that the `subprocess` documentation warns about: keep it small (no locks, no logging).
+        close_fds: Close every descriptor but 0, 1, 2 and `pass_fds` in the child; with False the child
+            inherits the inheritable ones.
         cwd: The child's working directory.
         env: The child's environment; the parent's by default.
+        startup_info: Windows only (`Popen`'s `startupinfo`).
+        creation_flags: Windows only (`Popen`'s `creationflags`).
+        restore_signals: Reset the signals Python ignores (`SIGPIPE`, `SIGXFSZ`) to their default in
+            the child.
         start_new_session: Run the child in a new session (`setsid`).
-        pass_fds: Descriptors the child inherits (all others are closed).
-        **popen_kw: Further keywords for `subprocess.Popen` (not the text-mode ones).
+        pass_fds: Descriptors the child inherits although `close_fds` is set.
+        **popen_kw: Further keywords for `subprocess.Popen` (`umask`, `user`, `executable`, ...).
 
     Returns:
         The process.
 
     Raises:
         OSError: If the shell cannot be started.
-        ValueError: For a text-mode keyword (`text`, `encoding`, ...).
+        ValueError: For a text-mode or buffering keyword (`text=True`, `encoding`, ...), `shell=False`,
+            Popen's spelling of a renamed keyword (`preexec_fn`, ...), `pass_fds` with
+            `close_fds=False`, a Windows-only keyword elsewhere, or `extra` using a reserved name.
     """
-    return await _start(loop, command, True, stdin, stdout, stderr, cwd, env, start_new_session, pass_fds, popen_kw)
+    keywords = popen_keywords(
+        "subprocess_shell",
+        True,
+        preexecution_function=preexecution_function,
+        close_fds=close_fds,
+        cwd=cwd,
+        env=env,
+        startup_info=startup_info,
+        creation_flags=creation_flags,
+        restore_signals=restore_signals,
+        start_new_session=start_new_session,
+        pass_fds=pass_fds,
+        popen_kw=popen_kw,
+    )
+    return await _start(loop, command, True, stdin, stdout, stderr, check_extra(extra), keywords)
