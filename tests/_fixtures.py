@@ -1,4 +1,4 @@
-"""Fixtures shared by the scheduler test modules: a fresh loop per real backend, captured error reports.
+"""Fixtures shared by the test modules: a fresh loop per real backend, captured error reports, TLS contexts.
 
 Import the fixtures by name into a test module (`from _fixtures import loop, reports`); pytest then
 finds them there. Not a conftest: that one belongs to the whole suite.
@@ -6,7 +6,11 @@ finds them there. Not a conftest: that one belongs to the whole suite.
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -49,3 +53,35 @@ def reports() -> Iterator[Reports]:
 def run(loop: EventThread, coroutine: Coroutine[Any, Any, T]) -> T:
     """Run `coroutine` on `loop` from the test's thread, failing instead of hanging."""
     return loop.run(coroutine, timeout=5)
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for "localhost" and its key: `(cert.pem, key.pem)`."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("the openssl command-line tool is needed to make a test certificate (apt-get install openssl)")
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+@pytest.fixture
+def client_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(certificate[0]))

@@ -8,7 +8,6 @@ backend.
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import ssl
 import struct
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from _fixtures import Reports, loop, reports, run  # noqa: F401 - fixtures are used by name
+from _fixtures import Reports, certificate, client_context, loop, reports, run, server_context  # noqa: F401 - fixtures are used by name
 
 from scarletio.event_thread import EventThread
 from scarletio.exceptions import CancelledError
@@ -39,38 +38,6 @@ from scarletio.net.tls import SSLTransport
 from scarletio.processes import STDOUT, AsyncProcess, subprocess_exec
 from scarletio.suspension import skip_ready_cycle, sleep
 from scarletio.timeouts import repeat_timeout
-
-
-@pytest.fixture(scope="session")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for "localhost" and its key: `(cert.pem, key.pem)`."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.fail("the openssl command-line tool is needed to make a test certificate (apt-get install openssl)")
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
-@pytest.fixture
-def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*certificate)
-    return context
-
-
-@pytest.fixture
-def client_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=str(certificate[0]))
 
 
 class EchoProtocol(StreamProtocol):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import errno
 import socket
+import ssl
 from typing import Any
 
 import pytest
+from _fixtures import certificate, client_context, server_context  # noqa: F401 - fixtures are used by name
 
 from scarletio import EventThread, Future, sleep
 from scarletio.backends.virtual import VirtualClock
@@ -716,3 +718,31 @@ def test_a_client_waiting_for_a_reply_that_never_comes_is_reported_as_a_deadlock
         # the request arrives at 0.3 and its acknowledgement at 0.4; then nothing is in flight
         with pytest.raises(DeadlockError, match="deadlock: nothing can ever wake the loop at virtual time 0.400000000"):
             loop.run(main())
+
+
+async def test_tls_runs_over_the_virtual_network_unchanged(
+    scarletio_loop: EventThread,
+    scarletio_network: VirtualNetwork,
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
+) -> None:
+    scarletio_network.conditions = LinkConditions(latency=0.05)
+    with scarletio_network.add_host("server").use():
+        server = await create_server_to(scarletio_loop, Echo, None, 443, ssl_context=server_context)
+        await server.start()
+    with scarletio_network.add_host("client").use():
+        client = await create_connection_to(
+            scarletio_loop,
+            lambda: ReadWriteProtocolBase(scarletio_loop),
+            "server",
+            443,
+            ssl_context=client_context,
+            server_host_name="localhost",  # the name on the test certificate
+        )
+    handshaken = nanoseconds(scarletio_loop)
+    client.write(b"secret\n")
+    assert await client.read_line() == b"secret\n"
+    assert nanoseconds(scarletio_loop) - handshaken == 100_000_000  # one round trip, like plain TCP
+    assert transport_of(client).get_extra_info("peercert") is not None
+    transport_of(client).close()
+    server.close()
