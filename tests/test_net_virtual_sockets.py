@@ -3,6 +3,7 @@ with the socket helpers (cancellation included)."""
 
 from __future__ import annotations
 
+import errno
 import socket
 
 import pytest
@@ -190,4 +191,30 @@ async def test_closing_a_listener_refuses_what_waits_in_its_queue(
     await socket_send_all(scarletio_loop, client, b"still here")  # accepted connections live on
     assert await socket_receive(scarletio_loop, accepted, 100) == b"still here"
     for sock in (late, client, accepted):
+        sock.close()
+
+
+def test_sock_nonblock_makes_a_non_blocking_socket(scarletio_network: VirtualNetwork) -> None:
+    host = scarletio_network.add_host("h")
+    sock = host.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+    assert (sock.type, sock.gettimeout(), sock.getblocking()) == (socket.SOCK_STREAM, 0.0, False)
+    plain = host.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    assert (plain.type, plain.gettimeout(), plain.getblocking()) == (socket.SOCK_DGRAM, None, True)
+    with pytest.raises(OSError, match="stream and datagram sockets only") as raw:
+        host.socket(socket.AF_INET, socket.SOCK_RAW)
+    assert raw.value.errno == errno.ESOCKTNOSUPPORT
+    sock.close()
+    plain.close()
+
+
+async def test_shutting_down_receiving_discards_data_without_holding_the_sender_back(
+    scarletio_loop: EventThread, scarletio_network: VirtualNetwork
+) -> None:
+    scarletio_network.buffer_size = 100
+    listener, client, accepted = await pair(scarletio_loop, scarletio_network)
+    accepted.shutdown(socket.SHUT_RD)
+    for _ in range(5):
+        await socket_send_all(scarletio_loop, client, b"x" * 100)  # would stall after 100 bytes if kept
+    assert await socket_receive(scarletio_loop, accepted, 10) == b""
+    for sock in (client, accepted, listener):
         sock.close()

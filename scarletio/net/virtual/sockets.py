@@ -433,11 +433,18 @@ def new_socket(host: VirtualHost, family: int, kind: int, protocol: int) -> Virt
         raise OSError(
             errno.EAFNOSUPPORT, f"the virtual network carries IPv4 (AF_INET) only, not {socket.AddressFamily(family)!r}"
         )
-    kind &= ~(getattr(socket, "SOCK_NONBLOCK", 0) | getattr(socket, "SOCK_CLOEXEC", 0))
+    nonblocking = getattr(socket, "SOCK_NONBLOCK", 0)
+    flags = kind & (nonblocking | getattr(socket, "SOCK_CLOEXEC", 0))
+    kind &= ~flags
+    sock: VirtualSocket
     if kind == socket.SOCK_DGRAM:
-        return VirtualDatagramSocket(host, family, kind, protocol)
-    if kind == socket.SOCK_STREAM:
+        sock = VirtualDatagramSocket(host, family, kind, protocol)
+    elif kind == socket.SOCK_STREAM:
         from .streams import VirtualStreamSocket
 
-        return VirtualStreamSocket(host, family, kind, protocol)
-    raise OSError(errno.ESOCKTNOSUPPORT, f"the virtual network has stream and datagram sockets only, not kind {kind!r}")
+        sock = VirtualStreamSocket(host, family, kind, protocol)
+    else:
+        raise OSError(errno.ESOCKTNOSUPPORT, f"the virtual network has stream and datagram sockets only, not kind {kind!r}")
+    if flags & nonblocking:
+        sock.setblocking(False)
+    return sock

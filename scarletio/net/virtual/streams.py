@@ -266,11 +266,19 @@ class VirtualStreamSocket(VirtualSocket):
             if self._state != _FAILED:
                 self._send_reset()
             return
-        if self._read_shut:
+        if self._read_shut:  # taken and thrown away, so the sender is not held back
+            out = self._out
+            if out is not None:
+                out.send(0, partial(self._peer_acknowledge, len(chunk)))
             return
         self._inbox.append(chunk)
         self._inbox_size += len(chunk)
         self._update()
+
+    def _peer_acknowledge(self, count: int) -> None:
+        peer = self._peer
+        if peer is not None:
+            peer._acknowledged(count)
 
     def _acknowledged(self, count: int) -> None:
         self._unacked -= count
