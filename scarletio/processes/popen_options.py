@@ -60,7 +60,7 @@ def popen_keywords(
     restore_signals: bool,
     start_new_session: bool,
     pass_fds: Collection[int],
-    popen_kw: Mapping[str, Any],
+    popen_kw: Mapping[str, object],
 ) -> dict[str, Any]:
     """Return the keywords for `subprocess.Popen` (without the arguments, the pipes and `shell`).
 

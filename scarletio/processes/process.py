@@ -315,7 +315,7 @@ async def subprocess_exec(
     restore_signals: bool = True,
     start_new_session: bool = False,
     pass_fds: Collection[int] = (),
-    **popen_kw: Any,
+    **popen_kw: object,
 ) -> AsyncProcess:
     """Start `program` with `args` as a child process driven by `loop`.
 
@@ -387,7 +387,7 @@ async def subprocess_shell(
     restore_signals: bool = True,
     start_new_session: bool = False,
     pass_fds: Collection[int] = (),
-    **popen_kw: Any,
+    **popen_kw: object,
 ) -> AsyncProcess:
     """Run `command` through `/bin/sh -c` as a child process driven by `loop`.
 
