@@ -80,6 +80,21 @@ async def connect(loop: EventThread, host: VirtualHost, target: str, port: int =
         return await create_connection_to(loop, lambda: ReadWriteProtocolBase(loop), target, port)
 
 
+async def stream_server(loop: EventThread, host: VirtualHost) -> tuple[Server, Future[ReadWriteProtocolBase]]:
+    """Start a server of stream protocols on `host`:7000; the future gets the first connection's protocol."""
+    accepted: Future[ReadWriteProtocolBase] = Future(loop)
+
+    def make() -> ReadWriteProtocolBase:
+        protocol = ReadWriteProtocolBase(loop)
+        accepted.set_result_if_pending(protocol)
+        return protocol
+
+    with host.use():
+        server = await create_server_to(loop, make, None, 7000)
+        await server.start()
+    return server, accepted
+
+
 def transport_of(protocol: ReadWriteProtocolBase) -> StreamTransport:
     transport = protocol.get_transport()
     assert isinstance(transport, StreamTransport)
@@ -358,16 +373,7 @@ async def test_closing_sends_end_of_file_after_the_data(scarletio_loop: EventThr
     scarletio_network.conditions = LinkConditions(latency=0.01)
     server_host = scarletio_network.add_host("server")
     client_host = scarletio_network.add_host("client")
-    accepted: Future[ReadWriteProtocolBase] = Future(scarletio_loop)
-
-    def make() -> ReadWriteProtocolBase:
-        protocol = ReadWriteProtocolBase(scarletio_loop)
-        accepted.set_result_if_pending(protocol)
-        return protocol
-
-    with server_host.use():
-        server = await create_server_to(scarletio_loop, make, None, 7000)
-        await server.start()
+    server, accepted = await stream_server(scarletio_loop, server_host)
     client = await connect(scarletio_loop, client_host, "server")
     client.write(b"last words")
     transport_of(client).close()
@@ -452,16 +458,7 @@ async def test_a_slow_reader_fills_the_connection_and_drain_waits(
     scarletio_network.conditions = LinkConditions(latency=0.01)
     server_host = scarletio_network.add_host("server")
     client_host = scarletio_network.add_host("client")
-    accepted: Future[ReadWriteProtocolBase] = Future(scarletio_loop)
-
-    def make() -> ReadWriteProtocolBase:
-        protocol = ReadWriteProtocolBase(scarletio_loop)
-        accepted.set_result_if_pending(protocol)
-        return protocol
-
-    with server_host.use():
-        server = await create_server_to(scarletio_loop, make, None, 7000)
-        await server.start()
+    server, accepted = await stream_server(scarletio_loop, server_host)
     writer = await connect(scarletio_loop, client_host, "server")
     reader = await accepted
     chunk = b"x" * 65536

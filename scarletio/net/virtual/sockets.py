@@ -247,6 +247,14 @@ class VirtualSocket(socket.socket):
     def reset_now(self) -> None:
         """Fail a stream connection at once (nothing for other kinds)."""
 
+    def connect_ex(self, address: object, /) -> int:
+        """Like `connect`, returning an error number instead of raising `OSError`."""
+        try:
+            self.connect(_ip_port(address, "connect_ex"))
+        except OSError as error:
+            return error.errno or errno.EINVAL
+        return 0
+
     def detach(self) -> int:
         """Refuse: there is no kernel descriptor to hand over."""
         raise OSError(errno.EOPNOTSUPP, "a virtual socket has no kernel descriptor to detach")
@@ -310,14 +318,6 @@ class VirtualDatagramSocket(VirtualSocket):
         self._target(ip)
         self._bind_for(ip)
         self._remote = (ip, port)
-
-    def connect_ex(self, address: object, /) -> int:
-        """Like `connect`, returning an error number instead of raising `OSError`."""
-        try:
-            self.connect(address)
-        except OSError as error:
-            return error.errno or errno.EINVAL
-        return 0
 
     def send(self, data: Buffer, flags: int = 0, /) -> int:
         """Send one datagram to the connected peer."""

@@ -160,14 +160,6 @@ class VirtualStreamSocket(VirtualSocket):
             raise self._would_block("connect")
         raise BlockingIOError(errno.EINPROGRESS, "operation now in progress")
 
-    def connect_ex(self, address: object, /) -> int:
-        """Like `connect`, returning an error number instead of raising `OSError`."""
-        try:
-            self.connect(address)
-        except OSError as error:
-            return error.errno or errno.EINVAL
-        return 0
-
     def _established(self) -> None:
         if self._closed:
             self._send_reset()
