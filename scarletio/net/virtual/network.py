@@ -203,6 +203,8 @@ class VirtualNetwork(SocketProvider):
         random: The generator of every random draw, seeded from the loop's seed.
         buffer_size: See Args.
         dropped: How many datagrams were lost (to `loss`, partitions or full receive buffers).
+        sockets: The open in-memory sockets.
+        reactor: The loop's reactor, which reports the sockets' readiness.
     """
 
     def __init__(
