@@ -115,8 +115,12 @@ async def reset_after_closing_with_unread_data(place: Place) -> type[BaseExcepti
     except OSError as error:
         return type(error)
     finally:
+        after = await socket_receive(place.loop, client, 100)  # reported once, then end of file
+        with pytest.raises(BrokenPipeError):
+            client.send(b"too late")
         client.close()
         listener.close()
+        assert after == b""
     return None
 
 

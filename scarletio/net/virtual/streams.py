@@ -184,6 +184,8 @@ class VirtualStreamSocket(VirtualSocket):
             self._update()
             raise OSError(error, f"the virtual connection failed: {errno.errorcode.get(error, error)}")
         if self._state == _FAILED:
+            if not sending and self._eof:
+                return  # reset, and the error was reported once: end of file from now on, as on Linux
             raise OSError(errno.EPIPE if sending else errno.ENOTCONN, "the virtual connection is gone")
         if self._state == _CONNECTING:
             raise self._would_block("send" if sending else "receive")
@@ -321,6 +323,7 @@ class VirtualStreamSocket(VirtualSocket):
             return
         self._state = _FAILED
         self._error = errno.ECONNRESET
+        self._eof = True
         self._inbox.clear()
         self._inbox_size = 0
         self._update()
