@@ -138,6 +138,37 @@ async def half_close(place: Place) -> list[bytes]:
     return [asked, end, answer]
 
 
+async def back_pressure(place: Place) -> list[object]:
+    listener, client, accepted = await place.pair()
+    chunk = b"\x01" * 65536
+    sent = 0
+    blocked = False
+    while sent < 64 << 20:  # the kernel's buffers are far smaller than 64 MiB
+        try:
+            sent += client.send(chunk)
+        except BlockingIOError:
+            blocked = True
+            break
+
+    async def read_all() -> int:
+        total = 0
+        while data := await socket_receive(place.loop, accepted, 1 << 20):
+            total += len(data)
+        return total
+
+    reading = place.loop.create_task(read_all())
+    await socket_send_all(place.loop, client, chunk * 16)  # waits for the reader to make room
+    client.shutdown(socket.SHUT_WR)
+    received = await reading
+    for sock in (client, accepted, listener):
+        sock.close()
+    return [blocked, received == sent + 16 * 65536]
+
+
+def test_a_reader_that_does_not_read_stops_the_sender_and_nothing_is_lost(place: Place) -> None:
+    assert run(place, back_pressure) == [True, True]
+
+
 def test_connecting_where_nothing_listens_is_refused(place: Place) -> None:
     assert run(place, refused) is ConnectionRefusedError
 
