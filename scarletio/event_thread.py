@@ -21,6 +21,7 @@ from _thread import get_ident
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from heapq import heappop, heappush
+from itertools import repeat
 from types import CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -35,7 +36,7 @@ from ._loop_states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
 from ._reporting import report_error
 from .abc import Backend, Executor, Runnable, VirtualTime
 from .backends import resolve_backend
-from .futures import Future
+from .futures import Future, new_future
 from .handles import Handle, TimerEntry, TimerHandle
 from .tasks import Task, _new_task
 
@@ -294,9 +295,8 @@ class EventThread(threading.Thread):
 
     # ---- futures and tasks --------------------------------------------------------------------
 
-    def create_future(self) -> Future[T]:
-        """Return a new pending future bound to this loop."""
-        return Future(self)
+    # The function itself, not a method calling it: one Python call per future instead of two.
+    create_future = new_future
 
     def create_task(self, coroutine: Coroutine[Any, Any, T]) -> Task[T]:
         """Schedule `coroutine` as a task; its first step runs in the next ready cycle.
@@ -560,14 +560,19 @@ class EventThread(threading.Thread):
         if virtual is not None and budget:
             virtual.drain(ready, budget if budget > DRAIN_BUDGET else DRAIN_BUDGET)
         elif budget:
-            if budget < DRAIN_BUDGET:
-                budget = DRAIN_BUDGET
+            # The iterator hands out the turns, so no counter is updated in Python per item; after an
+            # exception is reported, the drain goes on with the turns that are left.
+            turns = repeat(None, budget if budget > DRAIN_BUDGET else DRAIN_BUDGET)
             popleft = ready.popleft
-            while budget and ready:
-                budget -= 1
-                item = popleft()
+            item: Runnable | None = None
+            while ready:
                 try:
-                    item._run()
+                    for _ in turns:
+                        item = popleft()
+                        item._run()
+                        if not ready:
+                            break
+                    break
                 except BaseException as error:
                     report_error(f"exception in callback {item!r}; the loop goes on", error)
         timeout: float | None

@@ -26,7 +26,7 @@ from .handles import Handle
 if TYPE_CHECKING:
     from .wrappers import FutureWrapperAsync, FutureWrapperSync
 
-__all__ = ("Future", "copy_outcome", "report_unretrieved_exceptions")
+__all__ = ("Future", "copy_outcome", "new_future", "report_unretrieved_exceptions")
 
 T = TypeVar("T")
 
@@ -112,6 +112,7 @@ class Future(Generic[T]):
         # `_result` is set with RETURN and `_exception` with RAISE; neither is read in other states.
         self._result: T
         self._exception: BaseException | None
+        # `new_future` sets the same fields: keep the two alike.
 
     # ---- state queries ------------------------------------------------------------------------
 
@@ -260,7 +261,8 @@ class Future(Generic[T]):
         if loop._loop_thread_id != get_ident():
             self._complete(RETURN, "set_result")
             return
-        self._state = RETURN | (state & SILENCED)
+        # A pending future's state is almost always 0; `int & int` is not a specialised bytecode.
+        self._state = RETURN | (state & SILENCED) if state else RETURN
         callbacks = self._callbacks
         if callbacks is not None:
             self._callbacks = None
@@ -290,7 +292,7 @@ class Future(Generic[T]):
             self._complete(RETURN, "set_result_if_pending")
             return 1
         # `_complete` inlined, as in `set_result`: locks and timers resolve futures this way.
-        self._state = RETURN | (state & SILENCED)
+        self._state = RETURN | (state & SILENCED) if state else RETURN
         callbacks = self._callbacks
         if callbacks is not None:
             self._callbacks = None
@@ -540,12 +542,39 @@ class Future(Generic[T]):
 
     def __del__(self) -> None:
         try:
+            # Every future passes through here; most finished quietly or were never waited on, so
+            # return before any method call (the finalizer was ~150 ns of each future's ~300 ns life).
+            state = self._state
+            if state & RETURN:
+                return
+            if state & RAISE:
+                if state & QUIET:
+                    return
+            elif state & DONE or self._callbacks is None:
+                return
             if self._loop.is_closed():
                 return
             if not self._report_if_unretrieved() and not self._state & DONE and self._callbacks is not None:
                 report_error(f"{type(self).__name__} is not finished, but still pending: {self!r}")
         except BaseException:  # never raise from a finalizer, even at interpreter shutdown
             pass
+
+
+_allocate = object.__new__
+
+
+def new_future(loop: EventLoop) -> Future[T]:
+    """Return a new pending future bound to `loop` (this is `EventThread.create_future`).
+
+    The same as `Future(loop)`, but allocating and filling the slots here skips the second Python
+    call into `__init__`; futures are made on every hop of every waiting task, so it counts.
+    """
+    future: Future[T] = _allocate(Future)
+    future._loop = loop
+    future._state = PENDING
+    future._callbacks = None
+    future._timer = None
+    return future
 
 
 def copy_outcome(source: Future[T], target: Future[T]) -> None:

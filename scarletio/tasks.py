@@ -69,7 +69,8 @@ class Task(Future[T], Generic[T]):
     # ---- the step -----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        self._context.run(self._step)
+        # The plain function, not `self._step`: no bound method to allocate on every step.
+        self._context.run(_task_step, self)
 
     def _throw_in(self, error: BaseException) -> None:
         self._context.run(self._step, error)
@@ -79,13 +80,13 @@ class Task(Future[T], Generic[T]):
         loop.current_task = self
         self._waited_future = None
         try:
-            if self._state & CANCELLING and error is None:
-                self._state &= ~CANCELLING
-                error = CancelledError()
-            if error is None:
-                result = self._coroutine.send(None)
-            else:
+            if error is not None:
                 result = self._coroutine.throw(error)
+            elif self._state and self._state & CANCELLING:  # `and` first: the state is usually 0
+                self._state &= ~CANCELLING
+                result = self._coroutine.throw(CancelledError())
+            else:
+                result = self._coroutine.send(None)
         except StopIteration as stop:
             self._finish_returned(stop.value)
         except CancelledError as cancellation:
@@ -108,7 +109,7 @@ class Task(Future[T], Generic[T]):
                     else:
                         result._callbacks = [callbacks, self]
                     self._waited_future = result
-                    if self._state & CANCELLING and result.cancel():
+                    if self._state and self._state & CANCELLING and result.cancel():
                         self._state &= ~CANCELLING
             else:
                 divert = getattr(result, "_scarletio_divert_", None)
@@ -297,6 +298,9 @@ class Task(Future[T], Generic[T]):
     def __repr__(self) -> str:
         text = Future.__repr__(self)
         return f"{text[:-1]}, coroutine = {self.qualname}>"
+
+
+_task_step = Task._step
 
 
 def _new_task(loop: EventLoop, coroutine: Coroutine[Any, Any, T]) -> Task[T]:

@@ -70,3 +70,41 @@ def test_a_sleep_that_fires_after_being_cancelled_does_nothing(loop: EventThread
         return sleeper.is_cancelled(), loop._timer_cancelled_count >= 0
 
     assert loop.run(main(), timeout=5) == (True, True)
+
+
+@pytest.mark.parametrize("size", [10, 1500, 6000])
+@pytest.mark.parametrize("due_share", [0.0005, 0.03, 0.07, 0.3, 1.0])  # 6000 x 0.07: the fallback sort
+def test_collecting_due_timers_gives_deadline_order_with_ties_first_come_on_every_path(size: int, due_share: float) -> None:
+    # White-box: fill an unstarted loop's heap directly, so each of collect_due_timers' paths (all
+    # due, a sampled burst, pops with the sort as fallback) meets ties, cancelled entries and a rest.
+    import random
+    from heapq import heappush
+
+    from scarletio._loop_timers import collect_due_timers
+    from scarletio.handles import TimerHandle
+
+    generator = random.Random(size * 7919 + int(due_share * 10_000))
+    loop = EventThread("poll")
+    try:
+        current = 100.0
+        entries = []
+        for sequence in range(size):
+            if generator.random() < due_share:
+                when = current - generator.choice((0.0, 1.0, 2.0, 3.0))  # few values: many ties
+            else:
+                when = current + generator.choice((0.5, 1.0, 7.0)) + generator.random()
+            handle = TimerHandle(when, print, (), loop)
+            if generator.random() < 0.1:
+                handle.cancel()
+            entry = (when, sequence, handle)
+            entries.append(entry)
+            heappush(loop._timers, entry)
+        loop._timer_latest = max(entry[0] for entry in entries)
+        collect_due_timers(loop, current)
+        expected = sorted((entry for entry in entries if entry[0] <= current), key=lambda entry: (entry[0], entry[1]))
+        assert list(loop._ready) == [entry[2] for entry in expected]
+        rest = loop._timers
+        assert sorted(rest, key=lambda entry: entry[1]) == [entry for entry in entries if entry[0] > current]
+        assert all(rest[index] <= rest[child] for index in range(len(rest)) for child in (2 * index + 1, 2 * index + 2) if child < len(rest))
+    finally:
+        loop.stop()

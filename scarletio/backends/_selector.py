@@ -272,10 +272,13 @@ class SelectorReactorBase(Reactor):
         # that thread published before calling `wakeup`. Disarming first would let a concurrent
         # `wakeup` send a byte that this drain swallows, leaving the flag set with no byte pending, and
         # every later `wakeup` would be skipped: a lost wakeup.
-        reader = self._wakeup_reader
+        #
+        # One `recv` is enough: while armed at most one byte is sent (two racing callers may send two),
+        # and a byte that comes in after it only makes the next `poll` return early. Reading until
+        # `BlockingIOError` would cost a second system call and an exception on every wakeup, on the
+        # critical path of every call from another thread.
         try:
-            while reader.recv(4096):
-                pass
+            self._wakeup_reader.recv(4096)
         except BlockingIOError:
             pass
         self._wakeup_armed = False
