@@ -22,9 +22,13 @@ from .poll import PollReactor
 
 __all__ = ("BACKEND", "VIRTUAL_FD_BASE", "VirtualClock", "VirtualReactor", "virtual_backend")
 
-_NOTHING = EventMask(0)
 _READ = EventMask.READ
 _WRITE = EventMask.WRITE
+_BOTH = EventMask.READ | EventMask.WRITE
+# Readiness travels as plain ints between in-memory sockets and the reactor: flag arithmetic on the
+# enum costs a Python-level call per operation, and sockets report their readiness on every change.
+_READ_BIT = int(EventMask.READ)
+_WRITE_BIT = int(EventMask.WRITE)
 
 EPOCH_NANOSECONDS = 0
 """Where every virtual clock starts."""
@@ -143,18 +147,19 @@ class VirtualReactor(Reactor):
         self._next_virtual = fd + 1
         return fd
 
-    def set_readiness(self, fd: int, events: EventMask) -> None:
-        """Set what an in-memory descriptor is ready for now (`EventMask(0)`: nothing).
+    def set_readiness(self, fd: int, events: int) -> None:
+        """Set what an in-memory descriptor is ready for now (0: nothing).
 
         Args:
             fd: A number from `allocate()`.
-            events: Its readiness; it stays reported, while registered, until changed.
+            events: Its readiness, `EventMask` bits (a plain int will do); it stays reported, while
+                registered, until changed.
         """
-        if events & EventMask.READ:
+        if events & _READ_BIT:
             self._readable.add(fd)
         else:
             self._readable.discard(fd)
-        if events & EventMask.WRITE:
+        if events & _WRITE_BIT:
             self._writable.add(fd)
         else:
             self._writable.discard(fd)
@@ -176,16 +181,16 @@ class VirtualReactor(Reactor):
         if not writing:
             return [(fd, _READ) for fd in sorted(reading)]
         return [
-            (fd, (_READ if fd in reading else _NOTHING) | (_WRITE if fd in writing else _NOTHING))
-            for fd in sorted(reading | writing)
+            (fd, (_BOTH if fd in writing else _READ) if fd in reading else _WRITE) for fd in sorted(reading | writing)
         ]
 
     def _set_interest(self, fd: int, events: EventMask) -> None:
-        if events & EventMask.READ:
+        bits = int(events)
+        if bits & _READ_BIT:
             self._reading.add(fd)
         else:
             self._reading.discard(fd)
-        if events & EventMask.WRITE:
+        if bits & _WRITE_BIT:
             self._writing.add(fd)
         else:
             self._writing.discard(fd)

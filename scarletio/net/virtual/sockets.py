@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 
 __all__ = ("VirtualDatagramSocket", "VirtualSocket", "new_socket")
 
-_NOTHING = EventMask(0)
-_READ = EventMask.READ
-_WRITE = EventMask.WRITE
+# Readiness as plain ints (see `VirtualReactor.set_readiness`): enum arithmetic is slow.
+_NOTHING = 0
+_READ = int(EventMask.READ)
+_WRITE = int(EventMask.WRITE)
 _REUSE_PORT = getattr(socket, "SO_REUSEPORT", -1)
 
 MAX_DATAGRAM = 65507
@@ -77,6 +78,7 @@ class VirtualSocket(socket.socket):
         self._port = 0
         self._remote: tuple[str, int] | None = None
         self._error = 0
+        self._level = _NOTHING  # the readiness the reactor knows
         self.network.sockets.add(self)
 
     # ---- identity ------------------------------------------------------------------------------
@@ -218,13 +220,16 @@ class VirtualSocket(socket.socket):
             )
         return BlockingIOError(errno.EAGAIN, "resource temporarily unavailable")
 
-    def _readiness(self) -> EventMask:
+    def _readiness(self) -> int:
         """What the socket is ready for now (overridden by each kind)."""
         return _NOTHING
 
     def _update(self) -> None:
         if not self._closed:
-            self.network.reactor.set_readiness(self._fd, self._readiness())
+            level = self._readiness()
+            if level != self._level:
+                self._level = level
+                self.network.reactor.set_readiness(self._fd, level)
 
     def close(self) -> None:
         """Close the socket and release its port; idempotent."""
@@ -308,7 +313,7 @@ class VirtualDatagramSocket(VirtualSocket):
         self._queued = 0
         self._update()
 
-    def _readiness(self) -> EventMask:
+    def _readiness(self) -> int:
         return _WRITE | _READ if self._queue or self._error else _WRITE
 
     def connect(self, address: object, /) -> None:

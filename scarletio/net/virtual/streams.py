@@ -35,9 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = ("VirtualStreamSocket",)
 
-_NOTHING = EventMask(0)
-_READ = EventMask.READ
-_WRITE = EventMask.WRITE
+# Readiness as plain ints (see `VirtualReactor.set_readiness`): enum arithmetic is slow.
+_NOTHING = 0
+_READ = int(EventMask.READ)
+_WRITE = int(EventMask.WRITE)
 _BOTH = _READ | _WRITE
 
 SEGMENT_SIZE = 64 * 1024
@@ -65,7 +66,7 @@ class VirtualStreamSocket(VirtualSocket):
         self._accepting: deque[VirtualStreamSocket] = deque()
         self._waiting_syns: deque[tuple[VirtualStreamSocket, str]] = deque()
 
-    def _readiness(self) -> EventMask:
+    def _readiness(self) -> int:
         state = self._state
         if state == _CONNECTED:
             mask = _READ if self._inbox or self._eof or self._read_shut or self._error else _NOTHING
