@@ -203,6 +203,17 @@ class Collector:
         return await self.waiter
 
 
+async def datagram_pair(
+    loop: EventThread, sink_host: VirtualHost, source_host: VirtualHost, port: int, kind: type[Collector] = Collector
+) -> tuple[Collector, Collector]:
+    """Return an endpoint of `kind` bound to `port` on `sink_host` and a `Collector` on `source_host` connected to it."""
+    with sink_host.use():
+        sink = await create_datagram_connection_to(loop, lambda: kind(loop), ("0.0.0.0", port), None)
+    with source_host.use():
+        source = await create_datagram_connection_to(loop, lambda: Collector(loop), None, (sink_host.name, port))
+    return sink, source
+
+
 class DatagramEcho(Collector):
     def datagram_received(self, data: bytes, address: SocketAddress, /) -> None:
         super().datagram_received(data, address)
@@ -215,10 +226,7 @@ async def test_with_total_loss_a_client_with_a_five_second_timeout_fails_at_virt
     scarletio_network.conditions = LinkConditions(latency=0.05, loss=1.0)
     server_host = scarletio_network.add_host("server")
     client_host = scarletio_network.add_host("client")
-    with server_host.use():
-        server = await create_datagram_connection_to(scarletio_loop, lambda: DatagramEcho(scarletio_loop), ("0.0.0.0", 5353), None)
-    with client_host.use():
-        client = await create_datagram_connection_to(scarletio_loop, lambda: Collector(scarletio_loop), None, ("server", 5353))
+    server, client = await datagram_pair(scarletio_loop, server_host, client_host, 5353, DatagramEcho)
     client.transport.send_to(b"anyone?")
     with pytest.raises(TimeoutError):
         await client.next(5.0)
@@ -233,10 +241,7 @@ async def test_datagram_echo_without_loss_takes_one_round_trip(scarletio_loop: E
     scarletio_network.conditions = LinkConditions(latency=0.03)
     server_host = scarletio_network.add_host("server")
     client_host = scarletio_network.add_host("client")
-    with server_host.use():
-        server = await create_datagram_connection_to(scarletio_loop, lambda: DatagramEcho(scarletio_loop), ("0.0.0.0", 5353), None)
-    with client_host.use():
-        client = await create_datagram_connection_to(scarletio_loop, lambda: Collector(scarletio_loop), None, ("server", 5353))
+    server, client = await datagram_pair(scarletio_loop, server_host, client_host, 5353, DatagramEcho)
     client.transport.send_to(b"marco")
     assert await client.next(1.0) == b"marco"
     assert nanoseconds(scarletio_loop) == 60_000_000
@@ -249,10 +254,7 @@ async def test_partial_loss_drops_datagrams_by_the_seed(scarletio_loop: EventThr
     scarletio_network.conditions = LinkConditions(loss=0.5)
     a = scarletio_network.add_host("a")
     b = scarletio_network.add_host("b")
-    with b.use():
-        sink = await create_datagram_connection_to(scarletio_loop, lambda: Collector(scarletio_loop), ("0.0.0.0", 9), None)
-    with a.use():
-        source = await create_datagram_connection_to(scarletio_loop, lambda: Collector(scarletio_loop), None, ("b", 9))
+    sink, source = await datagram_pair(scarletio_loop, b, a, 9)
     for index in range(200):
         source.transport.send_to(index.to_bytes(2, "big"))
     await sleep(1.0)
@@ -309,10 +311,7 @@ async def test_datagrams_sent_across_a_partition_are_lost_and_traffic_resumes_af
 ) -> None:
     scarletio_network.conditions = LinkConditions(latency=0.01)
     hosts = [scarletio_network.add_host(name) for name in ("a", "b", "c")]
-    with hosts[1].use():
-        sink = await create_datagram_connection_to(scarletio_loop, lambda: Collector(scarletio_loop), ("0.0.0.0", 9), None)
-    with hosts[0].use():
-        source = await create_datagram_connection_to(scarletio_loop, lambda: Collector(scarletio_loop), None, ("b", 9))
+    sink, source = await datagram_pair(scarletio_loop, hosts[1], hosts[0], 9)
     scarletio_network.partition(["a"], ["b", "c"])
     source.transport.send_to(b"lost")
     await sleep(1.0)
@@ -497,10 +496,7 @@ def _lossy_jittery_run(seed: int) -> list[tuple[str, float, str]]:
         async def main() -> list[tuple[str, float, str]]:
             server = await echo_server(loop, b)
             client = await connect(loop, a, "b")
-            with b.use():
-                sink = await create_datagram_connection_to(loop, lambda: Collector(loop), ("0.0.0.0", 9), None)
-            with a.use():
-                source = await create_datagram_connection_to(loop, lambda: Collector(loop), None, ("b", 9))
+            sink, source = await datagram_pair(loop, b, a, 9)
             for index in range(20):
                 source.transport.send_to(bytes([index]))
                 client.write(b"%d\n" % index)
