@@ -18,10 +18,12 @@ from _fixtures import certificate, client_context, server_context  # noqa: F401 
 from scarletio import EventThread, Future, sleep
 from scarletio.backends.virtual import VirtualClock
 from scarletio.net import (
+    DatagramProtocol,
     DatagramTransport,
     ReadWriteProtocolBase,
     Server,
     SocketAddress,
+    StreamProtocol,
     StreamTransport,
     Transport,
     create_connection_to,
@@ -39,7 +41,7 @@ from scarletio.tasks import Task
 # ---- helpers -------------------------------------------------------------------------------------
 
 
-class Echo:
+class Echo(StreamProtocol):
     """A callback protocol that sends back whatever it receives."""
 
     def connection_made(self, transport: Transport, /) -> None:
@@ -48,18 +50,6 @@ class Echo:
 
     def data_received(self, data: bytes, /) -> None:
         self.transport.write(data)
-
-    def eof_received(self) -> bool | None:
-        return None
-
-    def connection_lost(self, exception: Exception | None, /) -> None:
-        pass
-
-    def pause_writing(self) -> None:
-        pass
-
-    def resume_writing(self) -> None:
-        pass
 
 
 def nanoseconds(loop: EventThread) -> int:
@@ -168,7 +158,7 @@ async def test_bandwidth_limits_how_fast_bytes_arrive(scarletio_loop: EventThrea
 # ---- loss and timeouts ---------------------------------------------------------------------------
 
 
-class Collector:
+class Collector(DatagramProtocol):
     """A datagram protocol that keeps what it receives and resolves a future per datagram."""
 
     def __init__(self, loop: EventThread) -> None:
@@ -187,15 +177,6 @@ class Collector:
     def error_received(self, exception: OSError, /) -> None:
         self.errors.append(exception)
         self.waiter.set_exception_if_pending(exception)
-
-    def connection_lost(self, exception: Exception | None, /) -> None:
-        pass
-
-    def pause_writing(self) -> None:
-        pass
-
-    def resume_writing(self) -> None:
-        pass
 
     async def next(self, timeout: float) -> bytes:
         self.waiter = Future(self.loop)
