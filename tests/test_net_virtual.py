@@ -466,10 +466,10 @@ async def test_a_slow_reader_fills_the_connection_and_drain_waits(
 # ---- determinism and a ring ----------------------------------------------------------------------
 
 
-def _lossy_jittery_run(seed: int) -> list[tuple[str, float, str]]:
+def _lossy_jittery_run(seed: int, perturb: bool) -> list[tuple[str, float, str]]:
     from scarletio.testing import virtual_loop
 
-    with virtual_loop(seed=seed, tracing=True) as loop:
+    with virtual_loop(seed=seed, perturb=perturb, tracing=True) as loop:
         network = VirtualNetwork(loop, conditions=LinkConditions(latency=0.02, jitter=0.03, loss=0.3))
         a = network.add_host("a")
         b = network.add_host("b")
@@ -494,11 +494,12 @@ def _lossy_jittery_run(seed: int) -> list[tuple[str, float, str]]:
         return loop.run(main())
 
 
-def test_the_same_seed_gives_the_same_trace_and_another_seed_another() -> None:
-    first = _lossy_jittery_run(7)
-    assert first == _lossy_jittery_run(7)
+@pytest.mark.parametrize("perturb", [False, True])
+def test_the_same_seed_gives_the_same_trace_and_another_seed_another(perturb: bool) -> None:
+    first = _lossy_jittery_run(7, perturb)
+    assert first == _lossy_jittery_run(7, perturb)
     assert any(kind == "net" for kind, _, _ in first)
-    assert first != _lossy_jittery_run(8)
+    assert first != _lossy_jittery_run(8, perturb)
 
 
 class RingNode:
