@@ -260,6 +260,30 @@ async def test_a_connected_datagram_socket_hears_that_nothing_listens(
     client.transport.close()
 
 
+async def test_a_broadcast_reaches_every_host_listening_on_the_port(
+    scarletio_loop: EventThread, scarletio_network: VirtualNetwork
+) -> None:
+    scarletio_network.conditions = LinkConditions(latency=0.01)
+    hosts = [scarletio_network.add_host(name) for name in ("a", "b", "c", "d")]
+    listeners = []
+    for host in hosts[1:3]:
+        with host.use():
+            listeners.append(await create_datagram_connection_to(scarletio_loop, lambda: Collector(scarletio_loop), ("0.0.0.0", 9999), None))
+    with hosts[0].use():
+        announcer = await create_datagram_connection_to(
+            scarletio_loop, lambda: Collector(scarletio_loop), None, ("255.255.255.255", 9999), allow_broadcast=True
+        )
+        plain = await create_datagram_connection_to(scarletio_loop, lambda: Collector(scarletio_loop), None, ("255.255.255.255", 9999))
+    announcer.transport.send_to(b"who is there?")
+    plain.transport.send_to(b"not allowed")
+    await sleep(1.0)
+    assert [[data for data, _ in listener.received] for listener in listeners] == [[b"who is there?"]] * 2
+    assert announcer.errors == []  # hosts with nobody on the port stay silent: no ICMP for broadcasts
+    assert [type(error) for error in plain.errors] == [PermissionError]
+    for endpoint in (*listeners, announcer, plain):
+        endpoint.transport.close()
+
+
 # ---- partitions ----------------------------------------------------------------------------------
 
 

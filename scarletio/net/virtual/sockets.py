@@ -33,6 +33,9 @@ _READ = int(EventMask.READ)
 _WRITE = int(EventMask.WRITE)
 _REUSE_PORT = getattr(socket, "SO_REUSEPORT", -1)
 
+BROADCAST = "255.255.255.255"
+"""The limited broadcast address: a datagram to it reaches every host (with `SO_BROADCAST` set)."""
+
 MAX_DATAGRAM = 65507
 """The largest UDP payload over IPv4."""
 
@@ -303,6 +306,9 @@ class VirtualSocket(socket.socket):
 class VirtualDatagramSocket(VirtualSocket):
     """A UDP-like socket: unreliable, unordered under jitter, message boundaries kept.
 
+    A datagram to 255.255.255.255 (with `SO_BROADCAST` set) goes to every host, each copy drawn for
+    loss separately, and reaches the sockets there bound to the wildcard address on that port.
+
     A datagram to a port nobody listens on is dropped; if the sender is connected it then gets
     `ConnectionRefusedError` on a later receive, as ICMP "port unreachable" makes happen for real.
     """
@@ -320,7 +326,8 @@ class VirtualDatagramSocket(VirtualSocket):
         """Record the only peer to talk to (binding first if needed)."""
         self._check_open()
         ip, port = self._resolve(address, "connect")
-        self._target(ip)
+        if ip != BROADCAST:
+            self._target(ip)
         self._bind_for(ip)
         self._remote = (ip, port)
 
@@ -348,12 +355,18 @@ class VirtualDatagramSocket(VirtualSocket):
         if len(payload) > MAX_DATAGRAM:
             raise OSError(errno.EMSGSIZE, f"a datagram holds at most {MAX_DATAGRAM} bytes, got {len(payload)}")
         ip, port = address
-        target = self._target(ip)
+        network = self.network
+        if ip == BROADCAST:
+            if not self._options.get((socket.SOL_SOCKET, socket.SO_BROADCAST)):
+                raise PermissionError(errno.EACCES, "sending to the broadcast address needs SO_BROADCAST set")
+            targets = list(network.hosts)  # every host, the sender's own included, as on a real LAN
+        else:
+            targets = [self._target(ip)]
         self._bind_for(ip)
         source = ("127.0.0.1" if ip.startswith("127.") else self.host.address, self._port)
-        network = self.network
-        if not network.send_packet(self.host, target, len(payload), _datagram_arrived, self, target, ip, port, source, payload):
-            network.note(f"datagram lost {source[0]}:{source[1]} > {ip}:{port} {len(payload)} bytes")
+        for target in targets:
+            if not network.send_packet(self.host, target, len(payload), _datagram_arrived, self, target, ip, port, source, payload):
+                network.note(f"datagram lost {source[0]}:{source[1]} > {ip}:{port} {len(payload)} bytes")
         return len(payload)
 
     def _take_error(self) -> None:
@@ -421,7 +434,7 @@ def _datagram_arrived(
     ]
     if not receivers:
         network.note(f"datagram to {ip}:{port} refused: nothing listens")
-        if sender._remote is not None and not sender._closed:
+        if sender._remote is not None and not sender._closed and ip != BROADCAST:  # no ICMP for broadcasts
             network.send_packet(target, sender.host, 0, sender._refused)
         return
     receiver = receivers[0] if len(receivers) == 1 else receivers[network.random.randrange(len(receivers))]
