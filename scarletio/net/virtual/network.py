@@ -33,11 +33,13 @@ from ...backends.virtual import VirtualClock, VirtualReactor
 from ...event_thread import EventThread
 from .._socket_factory import SocketProvider, attach_provider, detach_provider
 from ._links import Channel, Link, LinkConditions
+from .names import name_info, resolve
+from .sockets import VirtualDatagramSocket, VirtualSocket
+from .streams import VirtualStreamSocket
 
 if TYPE_CHECKING:
     from ...tasks import Task
     from ..resolve import AddressInfo
-    from .sockets import VirtualSocket
 
 __all__ = ("HostGroup", "VirtualHost", "VirtualNetwork")
 
@@ -119,9 +121,7 @@ class VirtualHost:
         Raises:
             OSError: For another family (`EAFNOSUPPORT`) or kind (`ESOCKTNOSUPPORT`).
         """
-        from .sockets import new_socket
-
-        return new_socket(self, family, kind, protocol)
+        return _new_socket(self, family, kind, protocol)
 
     def owns(self, address: str) -> bool:
         """Return whether `address` reaches this host (its own address or loopback)."""
@@ -528,14 +528,10 @@ class VirtualNetwork(SocketProvider):
         self, host: str | None, port: int | str | None, family: int, kind: int, protocol: int, flags: int
     ) -> list[AddressInfo]:
         """Resolve a host name or address of the network, like `getaddrinfo` (see `SocketProvider`)."""
-        from .names import resolve
-
         return resolve(self, host, port, family, kind, protocol, flags)
 
     def name_info(self, address: tuple[str, int] | tuple[str, int, int, int], flags: int) -> tuple[str, str]:
         """Return the host name and port of an address of the network (see `SocketProvider`)."""
-        from .names import name_info
-
         return name_info(self, address, flags)
 
     def address_host(self, address: str, here: VirtualHost) -> VirtualHost | None:
@@ -561,3 +557,24 @@ class VirtualNetwork(SocketProvider):
 
     def __repr__(self) -> str:
         return f"<VirtualNetwork hosts={[host.name for host in self._hosts.values()]}>"
+
+
+def _new_socket(host: VirtualHost, family: int, kind: int, protocol: int) -> VirtualSocket:
+    """Return a new in-memory socket on `host` (see `VirtualHost.socket`)."""
+    if family != socket.AF_INET:
+        raise OSError(
+            errno.EAFNOSUPPORT, f"the virtual network carries IPv4 (AF_INET) only, not {socket.AddressFamily(family)!r}"
+        )
+    nonblocking = getattr(socket, "SOCK_NONBLOCK", 0)
+    flags = kind & (nonblocking | getattr(socket, "SOCK_CLOEXEC", 0))
+    kind &= ~flags
+    sock: VirtualSocket
+    if kind == socket.SOCK_DGRAM:
+        sock = VirtualDatagramSocket(host, family, kind, protocol)
+    elif kind == socket.SOCK_STREAM:
+        sock = VirtualStreamSocket(host, family, kind, protocol)
+    else:
+        raise OSError(errno.ESOCKTNOSUPPORT, f"the virtual network has stream and datagram sockets only, not kind {kind!r}")
+    if flags & nonblocking:
+        sock.setblocking(False)
+    return sock

@@ -25,7 +25,7 @@ from ...abc import EventMask
 if TYPE_CHECKING:
     from .network import VirtualHost, VirtualNetwork
 
-__all__ = ("VirtualDatagramSocket", "VirtualSocket", "new_socket")
+__all__ = ("VirtualDatagramSocket", "VirtualSocket")
 
 # Readiness as plain ints (see `VirtualReactor.set_readiness`): enum arithmetic is slow.
 _NOTHING = 0
@@ -443,26 +443,3 @@ def _datagram_arrived(
     else:
         network.dropped += 1
         network.note(f"datagram to {ip}:{port} dropped: the receive buffer is full")
-
-
-def new_socket(host: VirtualHost, family: int, kind: int, protocol: int) -> VirtualSocket:
-    """Return a new in-memory socket on `host` (see `VirtualHost.socket`)."""
-    if family != socket.AF_INET:
-        raise OSError(
-            errno.EAFNOSUPPORT, f"the virtual network carries IPv4 (AF_INET) only, not {socket.AddressFamily(family)!r}"
-        )
-    nonblocking = getattr(socket, "SOCK_NONBLOCK", 0)
-    flags = kind & (nonblocking | getattr(socket, "SOCK_CLOEXEC", 0))
-    kind &= ~flags
-    sock: VirtualSocket
-    if kind == socket.SOCK_DGRAM:
-        sock = VirtualDatagramSocket(host, family, kind, protocol)
-    elif kind == socket.SOCK_STREAM:
-        from .streams import VirtualStreamSocket
-
-        sock = VirtualStreamSocket(host, family, kind, protocol)
-    else:
-        raise OSError(errno.ESOCKTNOSUPPORT, f"the virtual network has stream and datagram sockets only, not kind {kind!r}")
-    if flags & nonblocking:
-        sock.setblocking(False)
-    return sock
