@@ -93,7 +93,7 @@ def run_close_callbacks(loop: EventThread) -> None:
 def create_task_during_stop(loop: EventThread, coroutine: Coroutine[Any, Any, object]) -> Task[object]:
     """Queue a task on the loop thread even while stopping; one made while stopping is let finish."""
     task = _new_task(loop, coroutine)
-    loop._tasks.add(task)
+    loop._tasks[task] = None
     if loop._loop_state == STOPPING:
         loop._stop_spared.add(task)  # closing a generator: stop() lets it finish
     loop._ready.append(task)

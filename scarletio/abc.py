@@ -217,7 +217,7 @@ class EventLoop(Protocol):
 
     _ready: deque[Runnable]
     _loop_thread_id: int
-    _tasks: set[Task[Any]]
+    _tasks: dict[Task[Any], None]  # an ordered set: pending tasks in creation order
     current_task: Task[Any] | None
 
     def time(self) -> float:

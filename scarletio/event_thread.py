@@ -101,7 +101,9 @@ class EventThread(threading.Thread):
         self._timer_latest = float("-inf")
         self._readers: dict[int, Handle] = {}
         self._writers: dict[int, Handle] = {}
-        self._tasks: set[Task[Any]] = set()
+        # A dict used as an ordered set: the pending tasks in creation order, so everything that walks
+        # them (stopping, get_tasks, the virtual network's crash) does so the same way on every run.
+        self._tasks: dict[Task[Any], None] = {}
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
         # While stopping: the tasks `stop()` must not cancel (again).
         self._stop_spared: set[Task[Any]] = set()
@@ -317,7 +319,7 @@ class EventThread(threading.Thread):
             _check_coroutine(coroutine)
         task = _new_task(self, coroutine)
         if self._loop_thread_id == get_ident():
-            self._tasks.add(task)
+            self._tasks[task] = None
             self._ready.append(task)
         else:
             self._queue_foreign_task(task, coroutine, "create_task")
@@ -331,7 +333,7 @@ class EventThread(threading.Thread):
             if self._loop_state != _RUNNING:
                 coroutine.close()
                 raise self._refuse_stopped(what)
-            self._tasks.add(task)
+            self._tasks[task] = None
             self._ready.append(task)
         self._reactor.wakeup()
 
@@ -395,7 +397,7 @@ class EventThread(threading.Thread):
         return virtual.chrome_trace()
 
     def get_tasks(self) -> list[Task[Any]]:
-        """Return the tasks of this loop that have not finished."""
+        """Return the tasks of this loop that have not finished, in the order they were created."""
         return list(self._tasks)
 
     # ---- executor -----------------------------------------------------------------------------
@@ -592,7 +594,7 @@ class EventThread(threading.Thread):
                 # Stopping: wait boundedly for cancelled tasks, but not at all once none is left, nor
                 # while a task that appeared meanwhile still has to be cancelled.
                 tasks = self._tasks
-                if not tasks or not tasks <= self._stop_spared:
+                if not tasks or not tasks.keys() <= self._stop_spared:
                     timeout = 0.0
                 elif timeout is None or timeout > longest_wait:
                     timeout = longest_wait

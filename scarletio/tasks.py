@@ -137,7 +137,7 @@ class Task(Future[T], Generic[T]):
         self._loop._ready.append(Handle(self._throw_in, (RuntimeError(reason),)))
 
     def _finish(self, state: int) -> None:
-        self._loop._tasks.discard(self)
+        self._loop._tasks.pop(self, None)
         self._complete(state, "step")
 
     def _finish_returned(self, value: T) -> None:

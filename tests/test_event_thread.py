@@ -174,6 +174,23 @@ def test_get_tasks_lists_the_unfinished_tasks(loop: EventThread) -> None:
     assert run(loop, main()) == (True, False)
 
 
+def test_get_tasks_lists_them_in_creation_order(loop: EventThread) -> None:
+    async def sleep_long() -> None:
+        await sleep(10)
+
+    async def main() -> bool:
+        created = [loop.create_task(sleep_long()) for _ in range(50)]
+        for task in created[::3]:
+            task.cancel()
+        await sleep(0.001)
+        listed = [task for task in loop.get_tasks() if task in created]
+        for task in created:
+            task.cancel()
+        return listed == [task for index, task in enumerate(created) if index % 3]
+
+    assert run(loop, main()) is True
+
+
 # ---- backend selection --------------------------------------------------------------------------
 
 
