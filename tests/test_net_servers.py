@@ -239,3 +239,17 @@ def test_cancelling_create_connection_closes_the_socket(loop: EventThread) -> No
         await server.wait_closed()
 
     run(loop, main())  # a leaked socket would fail the run with a ResourceWarning
+
+
+def test_closing_a_server_whose_socket_was_closed_behind_its_back_still_unregisters_it(loop: EventThread) -> None:
+    async def main() -> tuple[bool, bool]:
+        server = await create_server_to(loop, Echo, "127.0.0.1", 0)
+        await server.start()
+        sock = server.sockets[0]
+        fd = sock.fileno()
+        registered = fd in loop._readers
+        sock.close()  # fileno() is -1 from now on
+        server.close()
+        return registered, fd in loop._readers
+
+    assert run(loop, main()) == (True, False)

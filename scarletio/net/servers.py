@@ -59,6 +59,7 @@ class Server:
         "_closed",
         "_loop",
         "_unix_path",
+        "_watched",
         "active_count",
         "backlog",
         "protocol_factory",
@@ -86,6 +87,7 @@ class Server:
         self._closed = False
         self._close_waiters: list[Future[None]] = []
         self._unix_path = unix_path  # (path, inode) of a socket file this server created
+        self._watched: list[int] = []  # the descriptors registered for accepting
 
     async def start(self) -> None:
         """Listen on the sockets and start accepting connections; does nothing if already serving.
@@ -104,12 +106,16 @@ class Server:
         await skip_ready_cycle()
 
     def _watch(self) -> None:
-        for sock in self.sockets:
-            self._loop.add_reader(sock.fileno(), self._accept_ready, sock)
+        # The numbers are kept: a socket closed behind the server's back answers fileno() with -1,
+        # and its registration must still be dropped.
+        self._watched = [sock.fileno() for sock in self.sockets]
+        for fd, sock in zip(self._watched, self.sockets):
+            self._loop.add_reader(fd, self._accept_ready, sock)
 
     def _unwatch(self) -> None:
-        for sock in self.sockets:
-            self._loop.remove_reader(sock.fileno())
+        watched, self._watched = self._watched, []
+        for fd in watched:
+            self._loop.remove_reader(fd)
 
     def _accept_ready(self, sock: socket.socket) -> None:
         for _ in range(self.backlog):
