@@ -487,6 +487,43 @@ async def test_a_slow_reader_fills_the_connection_and_drain_waits(
     server.close()
 
 
+async def test_a_crashed_host_loses_its_tasks_and_connections_until_restarted(
+    scarletio_loop: EventThread, scarletio_network: VirtualNetwork
+) -> None:
+    scarletio_network.conditions = LinkConditions(latency=0.01)
+    server_host = scarletio_network.add_host("server")
+    client_host = scarletio_network.add_host("client")
+
+    async def serve() -> None:
+        server = await create_server_to(scarletio_loop, Echo, None, 7000)
+        await server.start()
+        try:
+            await Future(scarletio_loop)  # serve until cancelled
+        finally:
+            server.close()
+
+    service = server_host.create_task(serve())
+    await sleep(0.1)
+    client = await connect(scarletio_loop, client_host, "server")
+    client.write(b"one\n")
+    assert await client.read_line() == b"one\n"
+
+    assert scarletio_network.crash("server") == 1
+    assert await client.read() == b""  # the dead process's sockets were closed: end of file
+    await sleep(0.1)
+    assert service.is_cancelled()
+    with pytest.raises(ConnectionRefusedError):
+        await connect(scarletio_loop, client_host, "server")
+
+    server_host.create_task(serve())  # the restart
+    await sleep(0.1)
+    again = await connect(scarletio_loop, client_host, "server")
+    again.write(b"two\n")
+    assert await again.read_line() == b"two\n"
+    transport_of(again).close()
+    assert scarletio_network.crash(server_host) == 1
+
+
 # ---- determinism and a ring ----------------------------------------------------------------------
 
 

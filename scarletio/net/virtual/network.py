@@ -478,6 +478,29 @@ class VirtualNetwork(SocketProvider):
         self.note(f"reset {count} connection(s) of {one.name}")
         return count
 
+    def crash(self, host: VirtualHost | str) -> int:
+        """Kill what runs on `host`, as if its process died; the host stays on the network.
+
+        Every task running on the host (started with `host.create_task`, or created inside
+        `host.use()`, and the tasks those created) is cancelled, and every socket of the host is
+        closed as the kernel closes a dead process's sockets: peers read end of file (a reset where
+        data was left unread), connections waiting to be accepted are reset, and new connections
+        are refused. Start the host's services again (`host.create_task(...)`) to restart it.
+
+        Returns:
+            How many tasks were cancelled.
+        """
+        self.check_thread("crash()")
+        (victim,) = self._hosts_of([host])
+        tasks = [task for task in self.loop._tasks if task._context.get(_current_host) is victim]
+        for task in tasks:  # creation order: the same on every run
+            task.cancel()
+        for sock in sorted(self.sockets, key=lambda sock: sock.fileno()):
+            if sock.host is victim:
+                sock.close()
+        self.note(f"crash {victim.name}: {len(tasks)} task(s) cancelled")
+        return len(tasks)
+
     def send_packet(
         self, source: VirtualHost, target: VirtualHost, size: int, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]
     ) -> bool:
