@@ -8,7 +8,9 @@ The package is split by concept:
 - `socket_transport`, `datagram`, `pipes`: the transports; `tls`: TLS over a stream transport;
 - `stream_reading`, `stream_writing`: the `await`-based stream protocols (`ReadProtocolBase`,
   `ReadWriteProtocolBase`);
-- `connections`, `servers`: opening connections and serving them.
+- `connections`, `servers`: opening connections and serving them;
+- `_socket_factory`: where sockets and names come from (the system, or a virtual network);
+- `virtual`: the in-memory network on virtual time, for deterministic tests.
 
 Every loop-level operation is a function taking the loop first, for example
 `await create_connection_to(loop, factory, "localhost", 8080)`; `EventThread` exposes them as methods
