@@ -110,6 +110,18 @@ VIRTUAL_FD_BASE = 1 << 30
 """The first descriptor number of an in-memory socket; the kernel never hands out numbers this high."""
 
 
+def _mark(fd: int, bits: int, reading: set[int], writing: set[int]) -> None:
+    """Put `fd` in `reading` / `writing` exactly when `bits` has the read / write bit."""
+    if bits & _READ_BIT:
+        reading.add(fd)
+    else:
+        reading.discard(fd)
+    if bits & _WRITE_BIT:
+        writing.add(fd)
+    else:
+        writing.discard(fd)
+
+
 @final
 class VirtualReactor(Reactor):
     """Watches real file descriptors (through a poll reactor) and in-memory ones, for the virtual backend.
@@ -155,14 +167,7 @@ class VirtualReactor(Reactor):
             events: Its readiness, `EventMask` bits (a plain int will do); it stays reported, while
                 registered, until changed.
         """
-        if events & _READ_BIT:
-            self._readable.add(fd)
-        else:
-            self._readable.discard(fd)
-        if events & _WRITE_BIT:
-            self._writable.add(fd)
-        else:
-            self._writable.discard(fd)
+        _mark(fd, events, self._readable, self._writable)
 
     def release(self, fd: int) -> None:
         """Forget an in-memory descriptor that was closed (a registration left behind is dropped too)."""
@@ -185,15 +190,7 @@ class VirtualReactor(Reactor):
         ]
 
     def _set_interest(self, fd: int, events: EventMask) -> None:
-        bits = int(events)
-        if bits & _READ_BIT:
-            self._reading.add(fd)
-        else:
-            self._reading.discard(fd)
-        if bits & _WRITE_BIT:
-            self._writing.add(fd)
-        else:
-            self._writing.discard(fd)
+        _mark(fd, int(events), self._reading, self._writing)
 
     # ---- the reactor protocol ------------------------------------------------------------------
 
@@ -226,7 +223,7 @@ class VirtualReactor(Reactor):
 
         Ready in-memory descriptors are reported first, in number order, and make the wait zero.
         """
-        if self._readable & self._reading or self._writable & self._writing:
+        if self.has_virtual_events():
             virtual = self._virtual_events()
             virtual.extend(self._inner.poll(0.0))
             return virtual
