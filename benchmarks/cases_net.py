@@ -35,8 +35,8 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from scarletio.event_thread import EventThread
-from scarletio.futures import Future
+from scarletio.core.scheduler import EventThread
+from scarletio.core.futures import Future
 from scarletio.net import (
     ReadWriteProtocolBase,
     StreamProtocol,

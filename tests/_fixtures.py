@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from scarletio._reporting import get_error_reporter, set_error_reporter
-from scarletio.event_thread import EventThread
+from scarletio.core.reporting import get_error_reporter, set_error_reporter
+from scarletio.core.scheduler import EventThread
 
 __all__ = ("BACKENDS", "Reports", "loop", "reports", "run")
 

@@ -13,7 +13,7 @@ from types import FrameType
 
 import pytest
 
-from scarletio.abc import EventMask, Reactor
+from scarletio.core.abc import EventMask, Reactor
 from scarletio.backends import get_backend
 
 READ = EventMask.READ

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import scarletio.backends as backends
-from scarletio.abc import Backend
+from scarletio.core.abc import Backend
 from scarletio.backends import available_backends, get_backend, resolve_backend
 from scarletio.backends._clock import MonotonicClock
 from scarletio.backends._executor import ThreadExecutor
@@ -114,7 +114,7 @@ def test_backend_modules_load_lazily() -> None:
 
 
 def test_backends_import_only_the_contracts_and_the_standard_library() -> None:
-    allowed_scarletio = {"scarletio.abc", "scarletio.backends"}
+    allowed_scarletio = {"scarletio.core.abc", "scarletio.backends"}
     for path in sorted(BACKENDS_DIRECTORY.glob("*.py")):
         package = "scarletio.backends"
         for node in ast.walk(ast.parse(path.read_text(), str(path))):

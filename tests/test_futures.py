@@ -26,10 +26,10 @@ from typing import Any, TypeVar
 import pytest
 
 from scarletio import set_error_reporter
-from scarletio.event_thread import EventThread
-from scarletio.exceptions import CancelledError, InvalidStateError
-from scarletio.futures import Future, report_unretrieved_exceptions
-from scarletio.suspension import skip_ready_cycle, sleep
+from scarletio.core.scheduler import EventThread
+from scarletio.core.exceptions import CancelledError, InvalidStateError
+from scarletio.core.futures import Future, report_unretrieved_exceptions
+from scarletio.core.suspension import skip_ready_cycle, sleep
 
 T = TypeVar("T")
 

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from scarletio.event_thread import EventThread
-from scarletio.exceptions import CancelledError
-from scarletio.locks import Event, Lock, ScarletLock
-from scarletio.suspension import skip_ready_cycle, sleep
-from scarletio.task_group import TaskGroup
-from scarletio.tasks import Task
+from scarletio.core.scheduler import EventThread
+from scarletio.core.exceptions import CancelledError
+from scarletio.primitives.locks import Event, Lock, ScarletLock
+from scarletio.core.suspension import skip_ready_cycle, sleep
+from scarletio.primitives.task_group import TaskGroup
+from scarletio.core.tasks import Task
 
 
 @pytest.fixture(params=["epoll", "poll", "virtual"])

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from _fixtures import loop, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.event_thread import EventThread
-from scarletio.futures import Future
+from scarletio.core.scheduler import EventThread
+from scarletio.core.futures import Future
 from scarletio.net import (
     DatagramProtocol,
     DatagramSocketTransport,

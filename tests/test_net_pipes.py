@@ -12,8 +12,8 @@ from typing import BinaryIO
 import pytest
 from _fixtures import loop, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.event_thread import EventThread
-from scarletio.futures import Future
+from scarletio.core.scheduler import EventThread
+from scarletio.core.futures import Future
 from scarletio.net import (
     ReadProtocolBase,
     WritePipeProtocol,
@@ -21,7 +21,7 @@ from scarletio.net import (
     connect_read_pipe,
     connect_write_pipe,
 )
-from scarletio.suspension import sleep
+from scarletio.core.suspension import sleep
 
 
 class Writer(WritePipeProtocol):

@@ -11,7 +11,7 @@ import socket
 import pytest
 from _fixtures import Reports, loop, reports, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.event_thread import EventThread
+from scarletio.core.scheduler import EventThread
 from scarletio.net import (
     ReadWriteProtocolBase,
     Server,
@@ -22,7 +22,7 @@ from scarletio.net import (
     create_server_with,
     get_address_info,
 )
-from scarletio.suspension import skip_ready_cycle, sleep
+from scarletio.core.suspension import skip_ready_cycle, sleep
 
 
 class Echo(StreamProtocol):

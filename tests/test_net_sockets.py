@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from _fixtures import Reports, loop, reports, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.event_thread import EventThread
-from scarletio.exceptions import CancelledError
+from scarletio.core.scheduler import EventThread
+from scarletio.core.exceptions import CancelledError
 from scarletio.net.sockets import (
     Readiness,
     socket_accept,
@@ -23,7 +23,7 @@ from scarletio.net.sockets import (
     socket_receive_into,
     socket_send_all,
 )
-from scarletio.suspension import skip_ready_cycle, sleep
+from scarletio.core.suspension import skip_ready_cycle, sleep
 
 
 @pytest.fixture

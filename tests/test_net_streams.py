@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from _fixtures import loop, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.event_thread import EventThread
+from scarletio.core.scheduler import EventThread
 from scarletio.net import (
     IncompleteRead,
     ReadProtocolBase,
@@ -27,8 +27,8 @@ from scarletio.net import (
     create_unix_server_to,
 )
 from scarletio.net.stream_reading import READ_HIGH_WATER
-from scarletio.suspension import skip_ready_cycle, sleep
-from scarletio.tasks import Task
+from scarletio.core.suspension import skip_ready_cycle, sleep
+from scarletio.core.tasks import Task
 
 # ---- the read buffer, fed by hand ----------------------------------------------------------------
 

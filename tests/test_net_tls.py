@@ -19,9 +19,9 @@ from typing import cast
 import pytest
 from _fixtures import Reports, certificate, client_context, loop, reports, run, server_context  # noqa: F401 - fixtures are used by name
 
-from scarletio.event_thread import EventThread
-from scarletio.exceptions import CancelledError
-from scarletio.futures import Future
+from scarletio.core.scheduler import EventThread
+from scarletio.core.exceptions import CancelledError
+from scarletio.core.futures import Future
 from scarletio.net import (
     ReadWriteProtocolBase,
     Server,
@@ -36,8 +36,8 @@ from scarletio.net import (
 from scarletio.net import tls
 from scarletio.net.tls import SSLTransport
 from scarletio.processes import STDOUT, AsyncProcess, subprocess_exec
-from scarletio.suspension import skip_ready_cycle, sleep
-from scarletio.timeouts import repeat_timeout
+from scarletio.core.suspension import skip_ready_cycle, sleep
+from scarletio.primitives.timeouts import repeat_timeout
 
 
 class EchoProtocol(StreamProtocol):

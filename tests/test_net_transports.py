@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 from _fixtures import Reports, loop, reports, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.event_thread import EventThread
-from scarletio.futures import Future
+from scarletio.core.scheduler import EventThread
+from scarletio.core.futures import Future
 from scarletio.net import (
     Server,
     SocketTransport,
@@ -23,7 +23,7 @@ from scarletio.net import (
     create_connection_with,
     create_server_to,
 )
-from scarletio.suspension import sleep
+from scarletio.core.suspension import sleep
 
 
 class Echo(StreamProtocol):

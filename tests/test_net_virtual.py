@@ -36,7 +36,7 @@ from scarletio.net import (
     socket_send_all,
 )
 from scarletio.net.virtual import LinkConditions, VirtualHost, VirtualNetwork, VirtualSocket
-from scarletio.tasks import Task
+from scarletio.core.tasks import Task
 
 # ---- helpers -------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from scarletio import CancelledError, EventThread, sleep
 from scarletio.backends.virtual import VirtualClock
 from scarletio.net import socket_accept, socket_connect, socket_receive, socket_send_all
 from scarletio.net.virtual import LinkConditions, VirtualHost, VirtualNetwork, VirtualStreamSocket
-from scarletio.tasks import Task
+from scarletio.core.tasks import Task
 
 
 def nanoseconds(loop: EventThread) -> int:

@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 from typing_extensions import assert_type
 
-from scarletio.event_thread import EventThread
-from scarletio.exceptions import CancelledError
-from scarletio.queues import AsyncLifoQueue, AsyncQueue
-from scarletio.suspension import skip_ready_cycle
-from scarletio.tasks import Task
+from scarletio.core.scheduler import EventThread
+from scarletio.core.exceptions import CancelledError
+from scarletio.primitives.queues import AsyncLifoQueue, AsyncQueue
+from scarletio.core.suspension import skip_ready_cycle
+from scarletio.core.tasks import Task
 
 
 @pytest.fixture(params=["epoll", "poll", "virtual"])

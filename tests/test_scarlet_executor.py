@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from scarletio.event_thread import EventThread
-from scarletio.exceptions import CancelledError
-from scarletio.futures import Future
-from scarletio.scarlet_executor import ScarletExecutor
-from scarletio.suspension import skip_ready_cycle, sleep
+from scarletio.core.scheduler import EventThread
+from scarletio.core.exceptions import CancelledError
+from scarletio.core.futures import Future
+from scarletio.primitives.scarlet_executor import ScarletExecutor
+from scarletio.core.suspension import skip_ready_cycle, sleep
 
 
 @pytest.fixture(params=["epoll", "poll", "virtual"])

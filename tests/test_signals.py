@@ -16,9 +16,9 @@ from types import FrameType
 import pytest
 from _fixtures import Reports, loop, reports  # noqa: F401 - fixtures are used by name
 
-from scarletio.event_thread import EventThread
-from scarletio.futures import Future
-from scarletio.signals import add_signal_handler, remove_signal_handler
+from scarletio.core.scheduler import EventThread
+from scarletio.core.futures import Future
+from scarletio.processes.signals import add_signal_handler, remove_signal_handler
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -168,7 +168,7 @@ def test_an_exception_in_a_handler_is_reported_and_the_loop_goes_on(
 
 
 async def _yield_once(loop: EventThread) -> str:
-    from scarletio.suspension import sleep
+    from scarletio.core.suspension import sleep
 
     await sleep(0.01, loop)
     return "alive"

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 from _fixtures import loop, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.event_thread import EventThread
-from scarletio.exceptions import CancelledError
-from scarletio.futures import Future
-from scarletio.suspension import shield, skip_poll_cycle, skip_ready_cycle, sleep
-from scarletio.timeouts import apply_timeout, repeat_timeout
+from scarletio.core.scheduler import EventThread
+from scarletio.core.exceptions import CancelledError
+from scarletio.core.futures import Future
+from scarletio.core.suspension import shield, skip_poll_cycle, skip_ready_cycle, sleep
+from scarletio.primitives.timeouts import apply_timeout, repeat_timeout
 
 
 async def value_after(delay: float, value: str) -> str:

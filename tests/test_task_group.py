@@ -13,8 +13,8 @@ import pytest
 from typing_extensions import assert_type
 
 from scarletio import CancelledError, EventThread, Future, Task, skip_poll_cycle, skip_ready_cycle, sleep
-from scarletio.futures import RETRIEVED
-from scarletio.task_group import TaskGroup
+from scarletio.core.futures import RETRIEVED
+from scarletio.primitives.task_group import TaskGroup
 
 T = TypeVar("T")
 

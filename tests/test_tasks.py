@@ -19,11 +19,11 @@ from typing import Any, TypeVar
 import pytest
 
 from scarletio import set_error_reporter
-from scarletio.event_thread import EventThread
-from scarletio.exceptions import CancelledError
-from scarletio.futures import Future
-from scarletio.suspension import skip_ready_cycle, sleep
-from scarletio.tasks import Task
+from scarletio.core.scheduler import EventThread
+from scarletio.core.exceptions import CancelledError
+from scarletio.core.futures import Future
+from scarletio.core.suspension import skip_ready_cycle, sleep
+from scarletio.core.tasks import Task
 
 T = TypeVar("T")
 

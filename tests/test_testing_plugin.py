@@ -18,7 +18,7 @@ from typing_extensions import assert_type
 from scarletio import Event, get_event_loop, skip_ready_cycle, sleep
 from scarletio.backends import available_backends
 from scarletio.backends.virtual import VirtualClock
-from scarletio.exceptions import DeadlockError
+from scarletio.core.exceptions import DeadlockError
 from scarletio.testing import explore, run_virtual, virtual_loop
 
 pytest_plugins = ["pytester"]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from scarletio import EventThread, skip_ready_cycle, sleep
-from scarletio.event_thread import DRAIN_BUDGET
+from scarletio.core.scheduler import DRAIN_BUDGET
 
 BACKENDS = ("epoll", "poll", "virtual")
 
@@ -80,8 +80,8 @@ def test_collecting_due_timers_gives_deadline_order_with_ties_first_come_on_ever
     import random
     from heapq import heappush
 
-    from scarletio._loop_timers import collect_due_timers
-    from scarletio.handles import TimerHandle
+    from scarletio.core.timers import collect_due_timers
+    from scarletio.core.handles import TimerHandle
 
     generator = random.Random(size * 7919 + int(due_share * 10_000))
     loop = EventThread("poll")

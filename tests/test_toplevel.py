@@ -17,12 +17,12 @@ from typing import TypeVar
 import pytest
 
 import scarletio
-from scarletio.event_thread import EventThread
-from scarletio.exceptions import CancelledError
-from scarletio.futures import Future
-from scarletio.suspension import sleep
-from scarletio.tasks import Task
-from scarletio.toplevel import (
+from scarletio.core.scheduler import EventThread
+from scarletio.core.exceptions import CancelledError
+from scarletio.core.futures import Future
+from scarletio.core.suspension import sleep
+from scarletio.core.tasks import Task
+from scarletio.loop.toplevel import (
     create_event_loop,
     create_future,
     create_task,

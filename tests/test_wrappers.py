@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from scarletio import CancelledError, EventThread, Future, skip_ready_cycle, sleep
-from scarletio.wrappers import FutureWrapperAsync, FutureWrapperSync
+from scarletio.core.wrappers import FutureWrapperAsync, FutureWrapperSync
 
 BACKENDS = ("epoll", "poll")
 

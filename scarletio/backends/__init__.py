@@ -15,7 +15,7 @@ import importlib
 import os
 import threading
 
-from ..abc import Backend
+from ..core.abc import Backend
 
 __all__ = ("Backend", "available_backends", "get_backend", "resolve_backend")
 

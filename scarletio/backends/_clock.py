@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import final
 
-from ..abc import Clock
+from ..core.abc import Clock
 
 __all__ = ("MonotonicClock",)
 

@@ -18,7 +18,7 @@ from typing import Generic, Protocol, TypeVar, final
 
 from typing_extensions import TypeVarTuple, Unpack
 
-from ..abc import Executor
+from ..core.abc import Executor
 
 __all__ = ("ThreadExecutor",)
 

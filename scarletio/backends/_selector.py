@@ -14,7 +14,7 @@ import time
 from abc import abstractmethod
 from typing import ClassVar, Protocol
 
-from ..abc import EventMask, Reactor
+from ..core.abc import EventMask, Reactor
 
 __all__ = ("SelectorReactorBase",)
 

@@ -14,7 +14,7 @@ assert not TYPE_CHECKING or sys.platform == "linux"
 import select
 from typing import final
 
-from ..abc import Backend, Reactor
+from ..core.abc import Backend, Reactor
 from ._clock import MonotonicClock
 from ._executor import ThreadExecutor
 from ._selector import SelectorReactorBase

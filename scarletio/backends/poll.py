@@ -11,7 +11,7 @@ import math
 import select
 from typing import final
 
-from ..abc import Backend, Reactor
+from ..core.abc import Backend, Reactor
 from ._clock import MonotonicClock
 from ._executor import ThreadExecutor
 from ._selector import SelectorReactorBase

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import final
 
-from ..abc import Backend, EventMask, Reactor, VirtualTime
+from ..core.abc import Backend, EventMask, Reactor, VirtualTime
 from ._executor import ThreadExecutor
 from .poll import PollReactor
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import final
 
-from ..abc import Backend
-from ..event_loop import EventThread
-from ..tasks import Task
-from ..toplevel import create_event_loop
+from ..core.abc import Backend
+from ..loop.event_thread import EventThread
+from ..core.tasks import Task
+from ..loop.toplevel import create_event_loop
 
 __all__ = ("CANCEL_GRACE_SECONDS", "InputRunner", "Outcome", "start_console_loop")
 

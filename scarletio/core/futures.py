@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 from typing_extensions import Self
 
-from ._reporting import report_error
+from .reporting import report_error
 from .abc import Cancellable, EventLoop, Runnable
 from .exceptions import CancelledError, InvalidStateError
 from .handles import Handle

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, final
 
 from typing_extensions import TypeVarTuple, Unpack
 
-from ._loop_states import STOPPING
-from ._thread_signal import ThreadSignal
+from .states import STOPPING
+from .thread_signal import ThreadSignal
 from .futures import Future
 from .tasks import _new_task
 
 if TYPE_CHECKING:
-    from .event_thread import EventThread
+    from .scheduler import EventThread
 
 __all__ = ("LoopPause", "run_from_outside", "submit_to_executor")
 

@@ -27,15 +27,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack
 
-from ._loop_timers import collect_due_timers, compact_timers
-from ._loop_virtual import VirtualTimeDriver
-from ._loop_io import READ, WRITE, add_watcher, fileno, remove_watcher
-from ._loop_outside import LoopPause, await_any, run_from_outside, submit_to_executor
-from ._loop_shutdown import close_async_generators, finalize_async_generator, run_close_callbacks, shut_down
-from ._loop_states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
-from ._reporting import report_error
+from .timers import collect_due_timers, compact_timers
+from .virtual_time import VirtualTimeDriver
+from .watching import READ, WRITE, add_watcher, fileno, remove_watcher
+from .outside import LoopPause, await_any, run_from_outside, submit_to_executor
+from .shutdown import close_async_generators, finalize_async_generator, run_close_callbacks, shut_down
+from .states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
+from .reporting import report_error
 from .abc import Backend, Executor, Runnable, VirtualTime
-from .backends import resolve_backend
+from ..backends import resolve_backend
 from .futures import Future, new_future
 from .handles import Handle, TimerEntry, TimerHandle
 from .tasks import Task, _new_task

@@ -15,13 +15,13 @@ from _thread import get_ident
 from collections.abc import AsyncGenerator, Coroutine
 from typing import Any
 
-from ._loop_states import CLOSED, STOPPING
-from ._reporting import report_error
+from .states import CLOSED, STOPPING
+from .reporting import report_error
 from .futures import report_unretrieved_exceptions
 from .tasks import Task, _new_task
 
 if TYPE_CHECKING:
-    from .event_thread import EventThread
+    from .scheduler import EventThread
 
 __all__ = ("STOP_GRACE_SECONDS", "close_async_generators", "finalize_async_generator", "shut_down")
 

@@ -6,10 +6,10 @@ import types
 from collections.abc import Awaitable, Generator
 from typing import TypeVar, final
 
-from .event_thread import EventThread
+from .scheduler import EventThread
 from .futures import DONE, RETURN, Future, copy_outcome
 from .handles import TimerOwner
-from .toplevel import get_event_loop
+from ..loop.toplevel import get_event_loop
 
 __all__ = ("shield", "skip_poll_cycle", "skip_ready_cycle", "sleep")
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .handles import TimerEntry
 
 if TYPE_CHECKING:
-    from .event_thread import EventThread
+    from .scheduler import EventThread
 
 __all__ = ("collect_due_timers", "compact_timers")
 

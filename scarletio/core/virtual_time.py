@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._reporting import report_error
+from .reporting import report_error
 from .abc import Runnable, VirtualTime
 from .exceptions import DeadlockError, LivelockError
 from .futures import Future
@@ -40,8 +40,8 @@ from .futures import Future
 from .tasks import Task
 
 if TYPE_CHECKING:
-    from .backends.virtual import VirtualReactor
-    from .event_thread import EventThread
+    from ..backends.virtual import VirtualReactor
+    from .scheduler import EventThread
 
 __all__ = ("VirtualTimeDriver",)
 
@@ -75,7 +75,7 @@ class VirtualTimeDriver:
     def __init__(self, loop: EventThread, clock: VirtualTime) -> None:
         self._loop = loop
         self._clock = clock
-        from .backends.virtual import VirtualReactor  # here: backend modules load only when used
+        from ..backends.virtual import VirtualReactor  # here: backend modules load only when used
 
         reactor = loop._reactor
         # In-memory descriptors (the virtual network) never hold time back; real ones do.

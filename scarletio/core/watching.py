@@ -12,7 +12,7 @@ from .abc import EventMask
 from .handles import Handle
 
 if TYPE_CHECKING:
-    from .event_thread import EventThread
+    from .scheduler import EventThread
 
 __all__ = ("BOTH", "READ", "WRITE", "add_watcher", "fileno", "remove_watcher")
 

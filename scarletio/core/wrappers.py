@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack
 
-from ._thread_signal import ThreadSignal
+from .thread_signal import ThreadSignal
 from .abc import EventLoop
 from .futures import Future, copy_outcome
 

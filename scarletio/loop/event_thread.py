@@ -8,8 +8,8 @@ instance costs exactly what the scheduler costs. `scarletio.EventThread` is this
 
 from __future__ import annotations
 
-from .event_thread import EventThread as SchedulerThread
-from .net import (
+from ..core.scheduler import EventThread as SchedulerThread
+from ..net import (
     connect_read_pipe,
     connect_write_pipe,
     create_connection_to,
@@ -30,8 +30,8 @@ from .net import (
     socket_receive_into,
     socket_send_all,
 )
-from .processes import subprocess_exec, subprocess_shell
-from .signals import add_signal_handler, remove_signal_handler
+from ..processes import subprocess_exec, subprocess_shell
+from ..processes.signals import add_signal_handler, remove_signal_handler
 
 __all__ = ("EventThread",)
 

@@ -13,13 +13,13 @@ import weakref
 from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .abc import Backend
-from .event_thread import EventThread as SchedulerThread
+from ..core.abc import Backend
+from ..core.scheduler import EventThread as SchedulerThread
 
 if TYPE_CHECKING:
-    from .event_loop import EventThread
-from .futures import Future
-from .tasks import Task
+    from .event_thread import EventThread
+from ..core.futures import Future
+from ..core.tasks import Task
 
 __all__ = (
     "create_event_loop",
@@ -40,7 +40,7 @@ _links_lock = threading.Lock()
 
 def _new_loop(backend: Backend | str | None, *, daemon: bool, name: str | None, start_later: bool) -> EventThread:
     # Imported here: the networking modules `event_loop` brings in use this module themselves.
-    from .event_loop import EventThread
+    from .event_thread import EventThread
 
     return EventThread(backend, daemon=daemon, name=name, start_later=start_later)
 

@@ -18,12 +18,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, Protocol, final
 
-from .._reporting import report_error
-from ..futures import Future
+from ..core.reporting import report_error
+from ..core.futures import Future
 from .interfaces import BytesLike
 
 if TYPE_CHECKING:
-    from ..event_thread import EventThread
+    from ..core.scheduler import EventThread
 
 __all__ = (
     "DEFAULT_HIGH_WATER",

@@ -11,8 +11,8 @@ import socket
 from collections import deque
 from typing import Any, Protocol
 
-from .._reporting import report_error
-from ..event_thread import EventThread
+from ..core.reporting import report_error
+from ..core.scheduler import EventThread
 from ._flow import FlowControlled, WriteFlow
 
 __all__ = ("SocketTransportBase",)

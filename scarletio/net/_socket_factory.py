@@ -14,7 +14,7 @@ import weakref
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..event_thread import EventThread
+    from ..core.scheduler import EventThread
     from .resolve import AddressInfo
 
 __all__ = ("SocketProvider", "attach_provider", "detach_provider", "open_socket", "provider_of")

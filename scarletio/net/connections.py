@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from ..event_thread import EventThread
+from ..core.scheduler import EventThread
 from ._socket_factory import open_socket
 from .interfaces import StreamProtocol
 from .resolve import AddressInfo, get_address_info, ip_address_of

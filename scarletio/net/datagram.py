@@ -14,8 +14,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TypeVar, final
 
-from .._reporting import report_error
-from ..event_thread import EventThread
+from ..core.reporting import report_error
+from ..core.scheduler import EventThread
 from ._flow import receive_buffer, size_of
 from ._socket_factory import open_socket
 from ._socket_base import SocketTransportBase

@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Protocol, TypeVar, final
 
-from .._reporting import report_error
-from ..event_thread import EventThread
+from ..core.reporting import report_error
+from ..core.scheduler import EventThread
 from ._flow import QueueingWriter, receive_buffer
 from .interfaces import BytesLike, ReadPipeProtocol, ReadTransport, WritePipeProtocol, WriteTransport
 

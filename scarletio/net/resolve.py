@@ -13,7 +13,7 @@ import socket
 
 from typing_extensions import TypeAlias
 
-from ..event_thread import EventThread
+from ..core.scheduler import EventThread
 from ._socket_factory import provider_of
 
 __all__ = ("AddressInfo", "get_address_info", "get_name_info", "ip_address_of", "is_ip_literal")

@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import final
 
-from .._reporting import report_error
-from ..event_thread import EventThread
-from ..futures import Future
-from ..suspension import skip_ready_cycle
+from ..core.reporting import report_error
+from ..core.scheduler import EventThread
+from ..core.futures import Future
+from ..core.suspension import skip_ready_cycle
 from .interfaces import StreamProtocol
 from .resolve import get_address_info
 from ._socket_factory import open_socket

@@ -17,8 +17,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, final
 
-from .._reporting import report_error
-from ..event_thread import EventThread
+from ..core.reporting import report_error
+from ..core.scheduler import EventThread
 from ._flow import QueueingWriter, queued_view, receive_buffer, size_of
 from ._socket_base import SocketTransportBase
 from .interfaces import BytesLike, StreamProtocol, StreamTransport

@@ -20,9 +20,9 @@ import os
 import socket
 from typing import final
 
-from ..event_thread import EventThread
-from ..futures import Future
-from ..handles import Handle
+from ..core.scheduler import EventThread
+from ..core.futures import Future
+from ..core.handles import Handle
 from .interfaces import BytesLike, SocketAddress
 from .resolve import get_address_info, ip_address_of, is_ip_literal
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..event_thread import EventThread
-from ..futures import Future
+from ..core.scheduler import EventThread
+from ..core.futures import Future
 from .interfaces import ReadPipeProtocol, ReadTransport, StreamProtocol, Transport
 
 __all__ = ("READ_HIGH_WATER", "READ_LOW_WATER", "IncompleteRead", "ReadProtocolBase")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..event_thread import EventThread
+from ..core.scheduler import EventThread
 from ._flow import DrainGate
 from .interfaces import BytesLike, Transport, WritePipeProtocol, WriteTransport
 from .stream_reading import ReadProtocolBase

@@ -31,10 +31,10 @@ from collections import deque
 from collections.abc import Iterable
 from typing import cast, final
 
-from .._reporting import report_error
-from ..event_thread import EventThread
-from ..futures import Future
-from ..handles import TimerHandle
+from ..core.reporting import report_error
+from ..core.scheduler import EventThread
+from ..core.futures import Future
+from ..core.handles import TimerHandle
 from ._flow import RECEIVE_BUFFER_SIZE, receive_buffer, size_of
 from .interfaces import BytesLike, StreamProtocol, StreamTransport
 

@@ -16,11 +16,11 @@ from collections.abc import Generator
 from types import TracebackType
 from typing import Any, final
 
-from ._thread_signal import ThreadSignal
-from .event_thread import EventThread
-from .exceptions import CancelledError
-from .futures import CANCELLING, RAISE, Future
-from .tasks import Task
+from ..core.thread_signal import ThreadSignal
+from ..core.scheduler import EventThread
+from ..core.exceptions import CancelledError
+from ..core.futures import CANCELLING, RAISE, Future
+from ..core.tasks import Task
 
 __all__ = ("enter_executor",)
 

@@ -18,8 +18,8 @@ from collections.abc import Generator
 from types import TracebackType
 from typing import Any, final
 
-from .event_thread import EventThread
-from .futures import Future
+from ..core.scheduler import EventThread
+from ..core.futures import Future
 
 __all__ = ("Event", "Lock", "ScarletLock")
 

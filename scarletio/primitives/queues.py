@@ -22,9 +22,9 @@ from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import Self
 
-from .event_thread import EventThread
-from .exceptions import CancelledError
-from .futures import Future, _as_exception
+from ..core.scheduler import EventThread
+from ..core.exceptions import CancelledError
+from ..core.futures import Future, _as_exception
 
 __all__ = ("AsyncLifoQueue", "AsyncQueue")
 

@@ -18,10 +18,10 @@ from typing import Any, TypeVar, final
 
 from typing_extensions import Self
 
-from .event_thread import EventThread
-from .exceptions import CancelledError
-from .futures import Future
-from .toplevel import get_event_loop
+from ..core.scheduler import EventThread
+from ..core.exceptions import CancelledError
+from ..core.futures import Future
+from ..loop.toplevel import get_event_loop
 
 __all__ = ("ScarletExecutor",)
 

@@ -24,10 +24,10 @@ from typing import Any, Generic, Protocol
 
 from typing_extensions import Self, TypeVar
 
-from .event_thread import EventThread
-from .exceptions import CancelledError
-from .futures import RAISE, Future
-from .tasks import Task
+from ..core.scheduler import EventThread
+from ..core.exceptions import CancelledError
+from ..core.futures import RAISE, Future
+from ..core.tasks import Task
 
 __all__ = ("TaskGroup",)
 

@@ -6,11 +6,11 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from .event_thread import EventThread
-from .exceptions import CancelledError
-from .futures import Future
-from .handles import TimerHandle
-from .tasks import Task
+from ..core.scheduler import EventThread
+from ..core.exceptions import CancelledError
+from ..core.futures import Future
+from ..core.handles import TimerHandle
+from ..core.tasks import Task
 
 __all__ = ("apply_timeout", "repeat_timeout")
 

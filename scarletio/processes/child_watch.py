@@ -25,7 +25,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 
-from ..event_thread import EventThread
+from ..core.scheduler import EventThread
 
 __all__ = ("pidfd_supported", "watch_child")
 

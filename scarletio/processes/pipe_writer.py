@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import final
 
-from ..event_thread import EventThread
+from ..core.scheduler import EventThread
 from ..net._flow import DrainGate
 from ..net.interfaces import BytesLike, WritePipeProtocol, WriteTransport
 

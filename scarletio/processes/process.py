@@ -19,12 +19,12 @@ import subprocess
 from collections.abc import Callable, Collection, Mapping
 from typing import IO, Any, TypeVar, final
 
-from ..event_thread import EventThread
-from ..futures import Future
+from ..core.scheduler import EventThread
+from ..core.futures import Future
 from ..net.interfaces import Transport
 from ..net.pipes import connect_read_pipe, connect_write_pipe
 from ..net.stream_reading import ReadProtocolBase
-from ..tasks import Task
+from ..core.tasks import Task
 from .child_watch import watch_child
 from .pipe_writer import SubprocessWriter
 from .popen_options import check_extra, popen_keywords

@@ -34,8 +34,8 @@ from typing import final
 
 from typing_extensions import TypeVarTuple, Unpack
 
-from ._reporting import report_error
-from .event_thread import EventThread
+from ..core.reporting import report_error
+from ..core.scheduler import EventThread
 
 __all__ = ("add_signal_handler", "remove_signal_handler")
 

@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack
 
-from ..abc import Backend
+from ..core.abc import Backend
 from ..backends.virtual import virtual_backend
-from ..event_loop import EventThread
-from ..exceptions import CancelledError
+from ..loop.event_thread import EventThread
+from ..core.exceptions import CancelledError
 
 __all__ = ("explore", "run_virtual", "virtual_loop")
 

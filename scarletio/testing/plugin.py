@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..abc import Clock
+from ..core.abc import Clock
 from ..backends import available_backends, get_backend
 from ..backends.virtual import virtual_backend
-from ..event_loop import EventThread
+from ..loop.event_thread import EventThread
 from ..net.virtual import VirtualNetwork
 from . import _running_loop
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, final
 from typing_extensions import TypeAlias, TypeVarTuple, Unpack
 
 from ...backends.virtual import VirtualClock, VirtualReactor
-from ...event_thread import EventThread
+from ...core.scheduler import EventThread
 from .._socket_factory import SocketProvider, attach_provider, detach_provider
 from ._links import Channel, Link, LinkConditions
 from .names import name_info, resolve
@@ -38,7 +38,7 @@ from .sockets import VirtualDatagramSocket, VirtualSocket
 from .streams import VirtualStreamSocket
 
 if TYPE_CHECKING:
-    from ...tasks import Task
+    from ...core.tasks import Task
     from ..resolve import AddressInfo
 
 __all__ = ("HostGroup", "VirtualHost", "VirtualNetwork")

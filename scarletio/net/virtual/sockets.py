@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, final, overload
 
 from typing_extensions import Buffer, Self
 
-from ...abc import EventMask
+from ...core.abc import EventMask
 
 if TYPE_CHECKING:
     from .network import VirtualHost, VirtualNetwork

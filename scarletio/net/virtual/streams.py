@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, final
 
 from typing_extensions import Buffer
 
-from ...abc import EventMask
+from ...core.abc import EventMask
 from .sockets import VirtualSocket
 
 if TYPE_CHECKING:
