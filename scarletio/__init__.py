@@ -3,56 +3,33 @@
 This module is the public facade: it only re-exports names. Importing it has no global side effects.
 """
 
-from .core.reporting import ErrorReporter as ErrorReporter
-from .core.reporting import get_error_reporter as get_error_reporter
-from .core.reporting import set_error_reporter as set_error_reporter
 from .core.abc import Backend as Backend
 from .core.abc import Clock as Clock
+from .core.abc import EventLoop as EventLoop
 from .core.abc import EventMask as EventMask
 from .core.abc import Executor as Executor
 from .core.abc import Reactor as Reactor
-from .backends import available_backends as available_backends
-from .backends import get_backend as get_backend
-from .loop.event_thread import EventThread as EventThread
 from .core.exceptions import CancelledError as CancelledError
 from .core.exceptions import DeadlockError as DeadlockError
 from .core.exceptions import InvalidStateError as InvalidStateError
 from .core.exceptions import LivelockError as LivelockError
-from .primitives.executor_hop import enter_executor as enter_executor
 from .core.futures import Future as Future
 from .core.handles import Handle as Handle
 from .core.handles import TimerHandle as TimerHandle
-from .processes.signals import add_signal_handler as add_signal_handler
-from .processes.signals import remove_signal_handler as remove_signal_handler
+from .core.reporting import ErrorReporter as ErrorReporter
+from .core.reporting import get_error_reporter as get_error_reporter
+from .core.reporting import set_error_reporter as set_error_reporter
 from .core.suspension import shield as shield
 from .core.suspension import skip_poll_cycle as skip_poll_cycle
 from .core.suspension import skip_ready_cycle as skip_ready_cycle
 from .core.suspension import sleep as sleep
-from .primitives.locks import Event as Event
-from .primitives.locks import Lock as Lock
-from .primitives.locks import ScarletLock as ScarletLock
+from .core.tasks import Task as Task
+from .core.wrappers import FutureWrapperAsync as FutureWrapperAsync
+from .core.wrappers import FutureWrapperSync as FutureWrapperSync
+from .backends import available_backends as available_backends
+from .backends import get_backend as get_backend
 from .net import AddressInfo as AddressInfo
 from .net import BytesLike as BytesLike
-from .net import DatagramProtocol as DatagramProtocol
-from .net import DatagramSocketTransport as DatagramSocketTransport
-from .net import DatagramTransport as DatagramTransport
-from .net import IncompleteRead as IncompleteRead
-from .net import PipeFile as PipeFile
-from .net import ReadPipeProtocol as ReadPipeProtocol
-from .net import ReadPipeTransport as ReadPipeTransport
-from .net import ReadProtocolBase as ReadProtocolBase
-from .net import ReadTransport as ReadTransport
-from .net import ReadWriteProtocolBase as ReadWriteProtocolBase
-from .net import SSLTransport as SSLTransport
-from .net import Server as Server
-from .net import SocketAddress as SocketAddress
-from .net import SocketTransport as SocketTransport
-from .net import StreamProtocol as StreamProtocol
-from .net import StreamTransport as StreamTransport
-from .net import Transport as Transport
-from .net import WritePipeProtocol as WritePipeProtocol
-from .net import WritePipeTransport as WritePipeTransport
-from .net import WriteTransport as WriteTransport
 from .net import connect_read_pipe as connect_read_pipe
 from .net import connect_write_pipe as connect_write_pipe
 from .net import create_connection_to as create_connection_to
@@ -65,24 +42,40 @@ from .net import create_unix_connection_to as create_unix_connection_to
 from .net import create_unix_connection_with as create_unix_connection_with
 from .net import create_unix_server_to as create_unix_server_to
 from .net import create_unix_server_with as create_unix_server_with
+from .net import DatagramProtocol as DatagramProtocol
+from .net import DatagramSocketTransport as DatagramSocketTransport
+from .net import DatagramTransport as DatagramTransport
 from .net import get_address_info as get_address_info
 from .net import get_name_info as get_name_info
+from .net import IncompleteRead as IncompleteRead
+from .net import PipeFile as PipeFile
+from .net import ReadPipeProtocol as ReadPipeProtocol
+from .net import ReadPipeTransport as ReadPipeTransport
+from .net import ReadProtocolBase as ReadProtocolBase
+from .net import ReadTransport as ReadTransport
+from .net import ReadWriteProtocolBase as ReadWriteProtocolBase
+from .net import Server as Server
 from .net import socket_accept as socket_accept
 from .net import socket_connect as socket_connect
 from .net import socket_receive as socket_receive
 from .net import socket_receive_into as socket_receive_into
 from .net import socket_send_all as socket_send_all
+from .net import SocketAddress as SocketAddress
+from .net import SocketTransport as SocketTransport
+from .net import SSLTransport as SSLTransport
+from .net import StreamProtocol as StreamProtocol
+from .net import StreamTransport as StreamTransport
+from .net import Transport as Transport
+from .net import WritePipeProtocol as WritePipeProtocol
+from .net import WritePipeTransport as WritePipeTransport
+from .net import WriteTransport as WriteTransport
+from .processes import add_signal_handler as add_signal_handler
 from .processes import AsyncProcess as AsyncProcess
-from .processes import SubprocessWriter as SubprocessWriter
+from .processes import remove_signal_handler as remove_signal_handler
 from .processes import subprocess_exec as subprocess_exec
 from .processes import subprocess_shell as subprocess_shell
-from .primitives.queues import AsyncLifoQueue as AsyncLifoQueue
-from .primitives.queues import AsyncQueue as AsyncQueue
-from .primitives.scarlet_executor import ScarletExecutor as ScarletExecutor
-from .primitives.task_group import TaskGroup as TaskGroup
-from .core.tasks import Task as Task
-from .primitives.timeouts import apply_timeout as apply_timeout
-from .primitives.timeouts import repeat_timeout as repeat_timeout
+from .processes import SubprocessWriter as SubprocessWriter
+from .loop.event_thread import EventThread as EventThread
 from .loop.toplevel import create_event_loop as create_event_loop
 from .loop.toplevel import create_future as create_future
 from .loop.toplevel import create_task as create_task
@@ -91,8 +84,16 @@ from .loop.toplevel import get_event_loop as get_event_loop
 from .loop.toplevel import get_or_create_event_loop as get_or_create_event_loop
 from .loop.toplevel import run as run
 from .loop.toplevel import set_event_loop as set_event_loop
-from .core.wrappers import FutureWrapperAsync as FutureWrapperAsync
-from .core.wrappers import FutureWrapperSync as FutureWrapperSync
+from .primitives.executor_hop import enter_executor as enter_executor
+from .primitives.locks import Event as Event
+from .primitives.locks import Lock as Lock
+from .primitives.locks import ScarletLock as ScarletLock
+from .primitives.queues import AsyncLifoQueue as AsyncLifoQueue
+from .primitives.queues import AsyncQueue as AsyncQueue
+from .primitives.scarlet_executor import ScarletExecutor as ScarletExecutor
+from .primitives.task_group import TaskGroup as TaskGroup
+from .primitives.timeouts import apply_timeout as apply_timeout
+from .primitives.timeouts import repeat_timeout as repeat_timeout
 
 __version__ = "2.0.0.dev0"
 
@@ -111,6 +112,7 @@ __all__ = (
     "DeadlockError",
     "ErrorReporter",
     "Event",
+    "EventLoop",
     "EventMask",
     "EventThread",
     "Executor",

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import pytest
 
 from scarletio.core.reporting import get_error_reporter, set_error_reporter
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 
 __all__ = ("BACKENDS", "Reports", "loop", "reports", "run")
 

@@ -25,7 +25,7 @@ import pytest
 from _fixtures import BACKENDS, Reports, loop, reports, run  # noqa: F401 - fixtures are used by name
 
 from scarletio import Backend, CancelledError, EventMask, Reactor, available_backends, get_backend, get_event_loop
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.futures import Future
 from scarletio.core.suspension import skip_poll_cycle, skip_ready_cycle, sleep
 

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import pytest
 
 from scarletio import set_error_reporter
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.exceptions import CancelledError, InvalidStateError
 from scarletio.core.futures import Future, report_unretrieved_exceptions
 from scarletio.core.suspension import skip_ready_cycle, sleep

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.exceptions import CancelledError
 from scarletio.primitives.locks import Event, Lock, ScarletLock
 from scarletio.core.suspension import skip_ready_cycle, sleep

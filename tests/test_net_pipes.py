@@ -12,7 +12,7 @@ from typing import BinaryIO
 import pytest
 from _fixtures import loop, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.futures import Future
 from scarletio.net import (
     ReadProtocolBase,

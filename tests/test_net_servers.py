@@ -11,7 +11,7 @@ import socket
 import pytest
 from _fixtures import Reports, loop, reports, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.net import (
     ReadWriteProtocolBase,
     Server,

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from _fixtures import Reports, loop, reports, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.exceptions import CancelledError
 from scarletio.net.sockets import (
     Readiness,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from _fixtures import loop, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.net import (
     IncompleteRead,
     ReadProtocolBase,

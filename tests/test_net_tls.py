@@ -19,7 +19,7 @@ from typing import cast
 import pytest
 from _fixtures import Reports, certificate, client_context, loop, reports, run, server_context  # noqa: F401 - fixtures are used by name
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.exceptions import CancelledError
 from scarletio.core.futures import Future
 from scarletio.net import (

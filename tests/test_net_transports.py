@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from _fixtures import Reports, loop, reports, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.futures import Future
 from scarletio.net import (
     Server,

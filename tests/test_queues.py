@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 from typing_extensions import assert_type
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.exceptions import CancelledError
 from scarletio.primitives.queues import AsyncLifoQueue, AsyncQueue
 from scarletio.core.suspension import skip_ready_cycle

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.exceptions import CancelledError
 from scarletio.core.futures import Future
 from scarletio.primitives.scarlet_executor import ScarletExecutor

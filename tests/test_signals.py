@@ -16,7 +16,7 @@ from types import FrameType
 import pytest
 from _fixtures import Reports, loop, reports  # noqa: F401 - fixtures are used by name
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.futures import Future
 from scarletio.processes.signals import add_signal_handler, remove_signal_handler
 

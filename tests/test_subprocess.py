@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from _fixtures import loop, run  # noqa: F401 - fixtures are used by name
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.processes import DEVNULL, AsyncProcess, child_watch, subprocess_exec, subprocess_shell
 from scarletio.processes.popen_options import EXTRA_INFO_NAMES
 from scarletio.core.suspension import sleep

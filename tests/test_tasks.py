@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pytest
 
 from scarletio import set_error_reporter
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.exceptions import CancelledError
 from scarletio.core.futures import Future
 from scarletio.core.suspension import skip_ready_cycle, sleep

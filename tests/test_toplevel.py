@@ -17,7 +17,7 @@ from typing import TypeVar
 import pytest
 
 import scarletio
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.exceptions import CancelledError
 from scarletio.core.futures import Future
 from scarletio.core.suspension import sleep

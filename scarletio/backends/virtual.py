@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import final
 
-from ..core.abc import Backend, EventMask, Reactor, VirtualTime
+from ..core.abc import Backend, EventMask, VirtualDescriptors, VirtualTime
 from ._executor import ThreadExecutor
 from .poll import PollReactor
 
@@ -123,7 +123,7 @@ def _mark(fd: int, bits: int, reading: set[int], writing: set[int]) -> None:
 
 
 @final
-class VirtualReactor(Reactor):
+class VirtualReactor(VirtualDescriptors):
     """Watches real file descriptors (through a poll reactor) and in-memory ones, for the virtual backend.
 
     The scheduler asks `watched()` to decide how time may move: with no real descriptor registered

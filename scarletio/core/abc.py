@@ -1,9 +1,10 @@
-"""The contracts between the scheduler and its backends, and the loop view futures use.
+"""The contracts: between the scheduler and its backends, and the event loop's interface.
 
-This module is the "contracts" layer of the architecture: it imports nothing from scarletio. Backends
-implement `Reactor`, `Clock` and `Executor` (subclassing them explicitly so the type checker reports a
-missing method at the class line) and are bundled into a `Backend` value. Futures and tasks see the
-event loop only through the narrow `EventLoop` protocol, never through `EventThread` itself.
+The bottom of the core layer: at run time it imports nothing from scarletio. Backends implement
+`Reactor`, `Clock` and `Executor` (subclassing them explicitly so the type checker reports a missing
+method at the class line) and are bundled into a `Backend` value. Futures, tasks and the networking and
+process packages see the event loop only through the `EventLoop` protocol, which the public
+`scarletio.EventThread` satisfies; they never import the class.
 
 Units: time is in seconds as `float`; deadlines are absolute readings of the loop's clock.
 """
@@ -13,17 +14,30 @@ from __future__ import annotations
 import concurrent.futures
 import enum
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from typing_extensions import TypeVarTuple, Unpack
+from typing_extensions import TypeAlias, TypeVarTuple, Unpack
 
 if TYPE_CHECKING:
     from .futures import Future
+    from .handles import Handle, TimerEntry, TimerHandle
     from .tasks import Task
 
-__all__ = ("Backend", "Clock", "EventLoop", "EventMask", "Executor", "Reactor", "Runnable", "VirtualTime")
+__all__ = (
+    "Backend",
+    "Clock",
+    "EventLoop",
+    "EventMask",
+    "Executor",
+    "FileLike",
+    "HasFileno",
+    "Reactor",
+    "Runnable",
+    "VirtualDescriptors",
+    "VirtualTime",
+)
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -152,6 +166,23 @@ class VirtualTime(Clock, Protocol):
         ...
 
 
+@runtime_checkable
+class VirtualDescriptors(Reactor, Protocol):
+    """A reactor that also holds in-memory descriptors: the virtual backend's.
+
+    The scheduler checks for this protocol once, when a virtual-time loop is built, to learn how its
+    descriptors may hold virtual time back: in-memory ones never do, real ones do.
+    """
+
+    def watched(self) -> int:
+        """Return how many real descriptors are registered."""
+        ...
+
+    def has_virtual_events(self) -> bool:
+        """Return whether an in-memory descriptor is ready now (so the loop must not wait)."""
+        ...
+
+
 class Executor(Protocol):
     """Runs blocking functions off the loop thread."""
 
@@ -208,8 +239,24 @@ class Runnable(Protocol):
         ...
 
 
+class HasFileno(Protocol):
+    """An object backed by a file descriptor: a socket, a file, a pipe."""
+
+    def fileno(self) -> int:
+        """Return the file descriptor."""
+        ...
+
+
+FileLike: TypeAlias = "int | HasFileno"
+"""What the descriptor-watching calls accept: a descriptor number or an object with `fileno()`."""
+
+
 class EventLoop(Protocol):
-    """The part of the event loop that futures and tasks rely on.
+    """The interface of the event loop, as futures, tasks and every layer above the core use it.
+
+    `scarletio.EventThread` satisfies it; the layers below `EventThread` (futures, tasks, the
+    networking and process packages) name the loop by this protocol, so they need not import the
+    class that is assembled on top of them. Every method behaves as documented on `EventThread`.
 
     `_ready`, `_loop_thread_id` and `_tasks` are exposed so the hot path (resolving a future, re-queueing
     a task, finishing a task) works without a method call; everything else goes through methods.
@@ -218,30 +265,90 @@ class EventLoop(Protocol):
     _ready: deque[Runnable]
     _loop_thread_id: int
     _tasks: dict[Task[Any], None]  # an ordered set: pending tasks in creation order
+    _timer_cancelled_count: int  # dead timer-heap entries, counted by the timers themselves
+    _readers: dict[int, Handle]  # the watched descriptors, by direction
+    _writers: dict[int, Handle]
     current_task: Task[Any] | None
+    backend: Backend
 
     def time(self) -> float:
         """Return the loop clock's current reading in seconds."""
         ...
 
-    def call_soon(self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Cancellable:
-        """Run `callback(*args)` on the loop thread in the next ready cycle."""
+    def call_soon(self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
+        """Run `callback(*args)` on the loop thread in the next ready cycle; works from any thread."""
         ...
 
-    def call_at(self, when: float, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Cancellable:
+    def call_soon_thread_safe(self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
+        """The same as `call_soon` (which already works from any thread)."""
+        ...
+
+    def call_at(self, when: float, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> TimerHandle:
         """Run `callback(*args)` on the loop thread once the clock reaches `when`."""
+        ...
+
+    def call_after(self, delay: float, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> TimerHandle:
+        """Run `callback(*args)` on the loop thread after `delay` seconds."""
+        ...
+
+    def _add_timer(self, entry: TimerEntry) -> None:
+        """Put a timer entry (a future that is its own timer) into the heap; from any thread."""
+        ...
+
+    def create_future(self) -> Future[T]:
+        """Return a new pending future bound to this loop."""
+        ...
+
+    def create_task(self, coroutine: Coroutine[Any, Any, T]) -> Task[T]:
+        """Schedule `coroutine` as a task of this loop; works from any thread."""
+        ...
+
+    def ensure_future(self, awaitable: Awaitable[T]) -> Future[T]:
+        """Return a future of this loop for `awaitable` (a task for anything that is not one)."""
+        ...
+
+    def run_in_executor(self, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:
+        """Run a blocking `function(*args)` on an executor thread; call it on the loop thread."""
+        ...
+
+    def add_reader(self, file: FileLike, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
+        """Call `callback(*args)` whenever `file` is readable; on the loop thread."""
+        ...
+
+    def add_writer(self, file: FileLike, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
+        """Call `callback(*args)` whenever `file` is writable; on the loop thread."""
+        ...
+
+    def remove_reader(self, file: FileLike) -> bool:
+        """Stop watching `file` for reading; return whether a reader was registered."""
+        ...
+
+    def remove_writer(self, file: FileLike) -> bool:
+        """Stop watching `file` for writing; return whether a writer was registered."""
+        ...
+
+    def add_close_callback(self, callback: Callable[[], object]) -> None:
+        """Call `callback()` once the loop has stopped, before its reactor closes."""
         ...
 
     def wake_up(self) -> None:
         """Make the loop look at its ready queue soon; safe from any thread."""
         ...
 
+    def is_started(self) -> bool:
+        """Return whether the loop thread was started (it may have stopped since)."""
+        ...
+
+    def is_running(self) -> bool:
+        """Return whether the loop runs and accepts new work."""
+        ...
+
     def is_closed(self) -> bool:
         """Return whether the loop has stopped and no longer runs anything."""
         ...
 
-    def create_future(self) -> Future[T]:
-        """Return a new pending future bound to this loop."""
+    def stop(self) -> None:
+        """Stop the loop; thread-safe and idempotent."""
         ...
 
 

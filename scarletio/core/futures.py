@@ -14,7 +14,7 @@ import types
 import weakref
 from _thread import get_ident
 from collections.abc import Awaitable, Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
+from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import Self
 
@@ -23,10 +23,9 @@ from .abc import Cancellable, EventLoop, Runnable
 from .exceptions import CancelledError, InvalidStateError
 from .handles import Handle
 
-if TYPE_CHECKING:
-    from .wrappers import FutureWrapperAsync, FutureWrapperSync
+from .wrappers import FutureWrapperAsync, FutureWrapperSync
 
-__all__ = ("Future", "copy_outcome", "new_future", "report_unretrieved_exceptions")
+__all__ = ("Future", "new_future", "report_unretrieved_exceptions")
 
 T = TypeVar("T")
 
@@ -495,8 +494,6 @@ class Future(Generic[T]):
 
         State changes made through the view are carried out on the future's loop thread.
         """
-        from .wrappers import FutureWrapperSync  # the wrappers module imports this one
-
         return FutureWrapperSync(self)
 
     def async_wrap(self, loop: EventLoop) -> FutureWrapperAsync[T]:
@@ -505,8 +502,6 @@ class Future(Generic[T]):
         Args:
             loop: The loop whose tasks will await the view.
         """
-        from .wrappers import FutureWrapperAsync  # the wrappers module imports this one
-
         return FutureWrapperAsync(self, loop)
 
     def wait_for_completion(self) -> Awaitable[None]:
@@ -575,28 +570,6 @@ def new_future(loop: EventLoop) -> Future[T]:
     future._callbacks = None
     future._timer = None
     return future
-
-
-def copy_outcome(source: Future[T], target: Future[T]) -> None:
-    """Make `target` finish like the done future `source`, unless `target` is done already.
-
-    A cancellation is copied as one (with its `cancel_with` exception, if any); call it on `target`'s
-    loop thread.
-    """
-    if target._state & DONE:
-        return
-    if source.is_cancelled():
-        exception = source.get_cancellation_exception()
-        if exception is None or isinstance(exception, CancelledError):
-            target.cancel()
-        else:
-            target.cancel_with(exception)
-        return
-    exception = source.get_exception()
-    if exception is None:
-        target.set_result(source.get_result())
-    else:
-        target.set_exception(exception)
 
 
 @types.coroutine

@@ -11,21 +11,20 @@ from _thread import get_ident
 import concurrent.futures
 from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, final
+from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import TypeVarTuple, Unpack
 
-from .states import STOPPING
-from .thread_signal import ThreadSignal
 from .futures import Future
+from .states import STOPPING, LoopInternals
 from .tasks import _new_task
+from .thread_signal import ThreadSignal
 
-if TYPE_CHECKING:
-    from .scheduler import EventThread
 
 __all__ = ("LoopPause", "run_from_outside", "submit_to_executor")
 
 T = TypeVar("T")
+L = TypeVar("L", bound=LoopInternals)
 Ts = TypeVarTuple("Ts")
 
 CANCELLATION_GRACE_SECONDS = 0.1
@@ -37,7 +36,7 @@ async def await_any(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
-def run_from_outside(loop: EventThread, awaitable: Awaitable[T], timeout: float | None) -> T:
+def run_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: float | None) -> T:
     """Run `awaitable` on `loop` and block the calling thread until it finishes (see `EventThread.run`)."""
     if get_ident() == loop._loop_thread_id:
         raise RuntimeError("EventThread.run() should not be called from itself (the loop thread); await it instead")
@@ -79,7 +78,7 @@ def run_from_outside(loop: EventThread, awaitable: Awaitable[T], timeout: float 
     raise error from cancel_from_outside(loop, future, finished)
 
 
-def cancel_from_outside(loop: EventThread, future: Future[Any], finished: ThreadSignal) -> BaseException | None:
+def cancel_from_outside(loop: LoopInternals, future: Future[Any], finished: ThreadSignal) -> BaseException | None:
     """Cancel `future` from a foreign thread and briefly wait; return its exception if it finished."""
     try:
         loop.call_soon(future.cancel)
@@ -91,7 +90,7 @@ def cancel_from_outside(loop: EventThread, future: Future[Any], finished: Thread
 
 
 @final
-class LoopPause:
+class LoopPause(Generic[L]):
     """`with LOOP.enter():` parks the loop thread inside a callback for the duration of the block.
 
     Nothing runs on the loop meanwhile (no callbacks, timers or tasks), so the block may touch the
@@ -100,7 +99,7 @@ class LoopPause:
 
     __slots__ = ("_loop", "_parked", "_release")
 
-    def __init__(self, loop: EventThread) -> None:
+    def __init__(self, loop: L) -> None:
         self._loop = loop
         self._parked = threading.Event()
         self._release = threading.Event()
@@ -109,7 +108,7 @@ class LoopPause:
         self._parked.set()
         self._release.wait()
 
-    def __enter__(self) -> EventThread:
+    def __enter__(self) -> L:
         if get_ident() == self._loop._loop_thread_id:
             raise RuntimeError("loop.enter() cannot be used on the loop thread itself; it would wait for itself")
         self._loop.call_soon(self._park)
@@ -125,7 +124,7 @@ class LoopPause:
         self._release.set()
 
 
-def submit_to_executor(loop: EventThread, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:
+def submit_to_executor(loop: LoopInternals, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:
     """Run `function(*args)` on `loop`'s executor; return a future of `loop` for its outcome.
 
     Cancelling the future withdraws the job if it has not started yet.
@@ -137,7 +136,7 @@ def submit_to_executor(loop: EventThread, function: Callable[[Unpack[Ts]], T], *
     return future
 
 
-def _deliver_job(loop: EventThread, job: concurrent.futures.Future[T], future: Future[T]) -> None:
+def _deliver_job(loop: LoopInternals, job: concurrent.futures.Future[T], future: Future[T]) -> None:
     """Hand a finished job's outcome to the loop thread (called on the worker thread)."""
     if not loop.is_closed():
         try:

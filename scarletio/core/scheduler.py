@@ -1,4 +1,8 @@
-"""`EventThread`: the scheduler, an event loop that is a thread of its own (core layer).
+"""`Scheduler`: the event loop machinery, a thread of its own (core layer).
+
+`Scheduler` is everything of `scarletio.EventThread` but the backend registry and the networking,
+process and signal methods, which the public class adds on top (`scarletio.loop.event_thread`). Users
+never see this name: annotations name `EventThread` or the `EventLoop` protocol it satisfies.
 
 One iteration moves due timers to the ready queue, drains the ready queue, polls the reactor (not
 blocking when something is ready, until the next deadline otherwise) and queues the handles of ready
@@ -9,7 +13,7 @@ while a task that yields forever still cannot starve timers and I/O.
 Other threads talk to the loop by appending to the ready queue (a deque: appends are atomic) and
 waking the reactor. The foreign-thread check costs one `get_ident()` call per scheduling call.
 
-The loop reaches its backend only through the registry (`resolve_backend`).
+The scheduler is given its backend; picking one by name is the public class's job.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from itertools import repeat
 from types import CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from typing_extensions import TypeVarTuple, Unpack
+from typing_extensions import Self, TypeVarTuple, Unpack
 
 from .timers import collect_due_timers, compact_timers
 from .virtual_time import VirtualTimeDriver
@@ -34,13 +38,12 @@ from .outside import LoopPause, await_any, run_from_outside, submit_to_executor
 from .shutdown import close_async_generators, finalize_async_generator, run_close_callbacks, shut_down
 from .states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
 from .reporting import report_error
-from .abc import Backend, Executor, Runnable, VirtualTime
-from ..backends import resolve_backend
+from .abc import Backend, Executor, FileLike, Runnable, VirtualTime
 from .futures import Future, new_future
 from .handles import Handle, TimerEntry, TimerHandle
 from .tasks import Task, _new_task
 
-__all__ = ("EventThread",)
+__all__ = ("DRAIN_BUDGET", "Scheduler")
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -65,33 +68,28 @@ def _check_coroutine(value: object) -> None:
         raise TypeError(f"create_task needs a coroutine, got {value!r}{hint}")
 
 
-class EventThread(threading.Thread):
-    """An event loop running in a thread of its own.
+class Scheduler(threading.Thread):
+    """An event loop running in a thread of its own, on the backend it is given.
 
     Args:
-        backend: A `Backend`, a backend name (`"epoll"`, `"poll"`, ...), or `None` to use the
-            `SCARLETIO_BACKEND` environment variable, else the best backend available.
+        backend: The backend that builds the loop's reactor, clock and executor.
         daemon: Whether the thread is a daemon thread (it then does not keep the process alive).
         name: The thread's name; `Thread-N` by default.
         start_later: Start the thread on first use instead of now.
-
-    Raises:
-        ValueError: If the backend name is unknown or unavailable here.
     """
 
     def __init__(
         self,
-        backend: Backend | str | None = None,
+        backend: Backend,
         *,
         daemon: bool = False,
         name: str | None = None,
         start_later: bool = True,
     ) -> None:
         threading.Thread.__init__(self, daemon=daemon, name=name)
-        resolved = resolve_backend(backend)
-        self.backend = resolved
-        self._reactor = resolved.reactor_factory()
-        self._clock = resolved.clock_factory()
+        self.backend = backend
+        self._reactor = backend.reactor_factory()
+        self._clock = backend.clock_factory()
         self._now = self._clock.now
         self._executor: Executor | None = None
         self._ready: deque[Runnable] = deque()
@@ -438,7 +436,7 @@ class EventThread(threading.Thread):
                 f"{what} must be called on the loop thread; use loop.call_soon_thread_safe(loop.{what}, ...)"
             )
 
-    def add_reader(self, file: int | Any, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
+    def add_reader(self, file: FileLike, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
         """Call `callback(*args)` whenever `file` is readable (or has an error or hang-up).
 
         Replaces an earlier reader of the same descriptor. Call it on the loop thread.
@@ -454,7 +452,7 @@ class EventThread(threading.Thread):
         self._check_fd_thread("add_reader")
         return add_watcher(self, fileno(file), Handle(callback, args), self._readers, self._writers, _READ)
 
-    def add_writer(self, file: int | Any, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
+    def add_writer(self, file: FileLike, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
         """Call `callback(*args)` whenever `file` is writable (or has an error or hang-up).
 
         Replaces an earlier writer of the same descriptor. Call it on the loop thread.
@@ -470,7 +468,7 @@ class EventThread(threading.Thread):
         self._check_fd_thread("add_writer")
         return add_watcher(self, fileno(file), Handle(callback, args), self._writers, self._readers, _WRITE)
 
-    def remove_reader(self, file: int | Any) -> bool:
+    def remove_reader(self, file: FileLike) -> bool:
         """Stop watching `file` for reading.
 
         Args:
@@ -482,7 +480,7 @@ class EventThread(threading.Thread):
         self._check_fd_thread("remove_reader")
         return remove_watcher(self, fileno(file), self._readers, self._writers, _WRITE)
 
-    def remove_writer(self, file: int | Any) -> bool:
+    def remove_writer(self, file: FileLike) -> bool:
         """Stop watching `file` for writing.
 
         Args:
@@ -528,7 +526,7 @@ class EventThread(threading.Thread):
                 return None
             return run_from_outside(self, awaitable, timeout)
 
-    def enter(self) -> LoopPause:
+    def enter(self) -> LoopPause[Self]:
         """Pause the loop for a `with` block: `with LOOP.enter(): ...` (from another thread).
 
         Inside the block the loop thread waits in a callback, so no callback, timer or task runs.

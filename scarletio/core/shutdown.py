@@ -9,19 +9,16 @@ the loop refuses new work.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from _thread import get_ident
 from collections.abc import AsyncGenerator, Coroutine
 from typing import Any
 
-from .states import CLOSED, STOPPING
-from .reporting import report_error
 from .futures import report_unretrieved_exceptions
+from .reporting import report_error
+from .states import CLOSED, STOPPING, LoopInternals
 from .tasks import Task, _new_task
 
-if TYPE_CHECKING:
-    from .scheduler import EventThread
 
 __all__ = ("STOP_GRACE_SECONDS", "close_async_generators", "finalize_async_generator", "shut_down")
 
@@ -29,7 +26,7 @@ STOP_GRACE_SECONDS = 2.0
 """How long `stop()` lets cancelled tasks run their `finally` blocks before giving up on them."""
 
 
-def run_down(loop: EventThread, deadline: float) -> None:
+def run_down(loop: LoopInternals, deadline: float) -> None:
     """Iterate until no task is left or `deadline` passes, cancelling tasks that appear.
 
     Tasks in `_stop_spared` (cancelled already, or closing an async generator) are left alone.
@@ -47,7 +44,7 @@ def run_down(loop: EventThread, deadline: float) -> None:
         loop._run_iteration(remaining)
 
 
-def shut_down(loop: EventThread) -> None:
+def shut_down(loop: LoopInternals) -> None:
     """Finish a stopping loop on its own thread (see the module docstring)."""
     with loop._state_lock:
         loop._loop_state = STOPPING
@@ -80,7 +77,7 @@ def shut_down(loop: EventThread) -> None:
         loop._loop_thread_id = 0
 
 
-def run_close_callbacks(loop: EventThread) -> None:
+def run_close_callbacks(loop: LoopInternals) -> None:
     """Run (and forget) the callbacks registered with `loop.add_close_callback`, reporting failures."""
     callbacks, loop._close_callbacks = loop._close_callbacks, []
     for callback in callbacks:
@@ -90,7 +87,7 @@ def run_close_callbacks(loop: EventThread) -> None:
             report_error(f"close callback {callback!r} of event loop {loop.name!r} failed", error)
 
 
-def create_task_during_stop(loop: EventThread, coroutine: Coroutine[Any, Any, object]) -> Task[object]:
+def create_task_during_stop(loop: LoopInternals, coroutine: Coroutine[Any, Any, object]) -> Task[object]:
     """Queue a task on the loop thread even while stopping; one made while stopping is let finish."""
     task = _new_task(loop, coroutine)
     loop._tasks[task] = None
@@ -100,7 +97,7 @@ def create_task_during_stop(loop: EventThread, coroutine: Coroutine[Any, Any, ob
     return task
 
 
-def finalize_async_generator(loop: EventThread, generator: AsyncGenerator[Any, Any]) -> None:
+def finalize_async_generator(loop: LoopInternals, generator: AsyncGenerator[Any, Any]) -> None:
     """Close an asynchronous generator of `loop` that is being garbage-collected (its finalizer hook)."""
     loop._asyncgens.discard(generator)
     if loop._loop_state == STOPPING and get_ident() == loop._loop_thread_id:
@@ -112,7 +109,7 @@ def finalize_async_generator(loop: EventThread, generator: AsyncGenerator[Any, A
             pass
 
 
-def close_async_generators(loop: EventThread) -> int:
+def close_async_generators(loop: LoopInternals) -> int:
     """Schedule `aclose()` of every open asynchronous generator of `loop`; return how many."""
     generators = list(loop._asyncgens)
     loop._asyncgens.clear()

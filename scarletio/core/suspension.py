@@ -1,4 +1,4 @@
-"""Suspending a task: `sleep`, `skip_ready_cycle`, `skip_poll_cycle`, and `shield` (high level)."""
+"""Suspending a task: `sleep`, `skip_ready_cycle`, `skip_poll_cycle`, and `shield` (core layer)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,18 @@ import types
 from collections.abc import Awaitable, Generator
 from typing import TypeVar, final
 
-from .scheduler import EventThread
-from .futures import DONE, RETURN, Future, copy_outcome
+from .abc import EventLoop
+from .discovery import current_loop
+from .futures import DONE, RETURN, Future
 from .handles import TimerOwner
-from ..loop.toplevel import get_event_loop
+from .wrappers import copy_outcome
 
 __all__ = ("shield", "skip_poll_cycle", "skip_ready_cycle", "sleep")
 
 T = TypeVar("T")
 
 
-def sleep(delay: float, loop: EventThread | None = None) -> Future[None]:
+def sleep(delay: float, loop: EventLoop | None = None) -> Future[None]:
     """Return a future that resolves to `None` after `delay` seconds.
 
     The future can be awaited, cancelled (which disarms its timer) or added to a task group. A delay
@@ -30,7 +31,7 @@ def sleep(delay: float, loop: EventThread | None = None) -> Future[None]:
         RuntimeError: If there is no loop, or it is stopped.
     """
     if loop is None:
-        loop = get_event_loop()
+        loop = current_loop()
     if delay <= 0.0:
         future: Future[None] = Future(loop)
         future._result = None
@@ -51,7 +52,7 @@ class SleepFuture(Future[None]):
 
     __slots__ = ("_owner", "when")
 
-    def __init__(self, loop: EventThread, when: float) -> None:
+    def __init__(self, loop: EventLoop, when: float) -> None:
         Future.__init__(self, loop)
         self.when = when
         self._owner: TimerOwner | None = loop
@@ -92,20 +93,20 @@ def skip_ready_cycle() -> Generator[None, None, None]:
     yield
 
 
-def skip_poll_cycle(loop: EventThread | None = None) -> Future[None]:
+def skip_poll_cycle(loop: EventLoop | None = None) -> Future[None]:
     """Return a future that resolves after the loop's next I/O poll.
 
     Args:
         loop: The loop; the current context's loop by default.
     """
     if loop is None:
-        loop = get_event_loop()
+        loop = current_loop()
     future: Future[None] = Future(loop)
     future._timer = loop.call_at(0.0, future.set_result_if_pending, None)
     return future
 
 
-def shield(awaitable: Awaitable[T], loop: EventThread | None = None) -> Future[T]:
+def shield(awaitable: Awaitable[T], loop: EventLoop | None = None) -> Future[T]:
     """Protect `awaitable` from cancellation: cancelling the returned future leaves it running.
 
     Args:
@@ -117,7 +118,7 @@ def shield(awaitable: Awaitable[T], loop: EventThread | None = None) -> Future[T
         already done.
     """
     if loop is None:
-        loop = get_event_loop()
+        loop = current_loop()
     inner = loop.ensure_future(awaitable)
     if inner.is_done():
         return inner

@@ -9,12 +9,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from heapq import heapify, heappop
 from operator import itemgetter
-from typing import TYPE_CHECKING
 
 from .handles import TimerEntry
+from .states import LoopInternals
 
-if TYPE_CHECKING:
-    from .scheduler import EventThread
 
 __all__ = ("collect_due_timers", "compact_timers")
 
@@ -62,7 +60,7 @@ def _split_sorted(timers: list[tuple[float, int, TimerEntry]], current: float) -
     return due
 
 
-def collect_due_timers(loop: EventThread, current: float) -> None:
+def collect_due_timers(loop: LoopInternals, current: float) -> None:
     """Move the timers due at `current` to the ready queue, in deadline order (FIFO on ties)."""
     timers = loop._timers
     ready = loop._ready
@@ -92,7 +90,7 @@ def collect_due_timers(loop: EventThread, current: float) -> None:
     ready.extend(map(_HANDLE_OF, due))  # cancelled ones do nothing when run
 
 
-def compact_timers(loop: EventThread) -> None:
+def compact_timers(loop: LoopInternals) -> None:
     """Drop the cancelled timers from the heap."""
     for entry in loop._timers:
         if entry[2]._cancelled:

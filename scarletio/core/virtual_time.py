@@ -7,7 +7,7 @@ to wait whenever nothing is ready, and lets it run the drains (to shuffle and re
   no executor job running (a job blocked on the loop itself, inside `enter_executor`, does not count),
   no real file descriptor watched, and no call from another thread being queued (checked under the
   loop's state lock). Never because some real time passed.
-- **In-memory descriptors.** The sockets of the virtual network live in the `VirtualReactor`: a ready
+- **In-memory descriptors.** The sockets of the virtual network live in the reactor (`VirtualDescriptors`): a ready
   one is ready work (no jump), a waiting one holds nothing back (its data arrives by a loop timer).
 - **Real file descriptors.** While real descriptors are watched and nothing else can run, time flows
   at real speed: the loop waits for real readiness at most until the next deadline, then advances
@@ -27,23 +27,33 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .reporting import report_error
-from .abc import Runnable, VirtualTime
+from .abc import Executor, Reactor, Runnable, VirtualDescriptors, VirtualTime
 from .exceptions import DeadlockError, LivelockError
 from .futures import Future
-
+from .handles import Handle, TimerEntry
+from .reporting import report_error
 from .tasks import Task
 
-if TYPE_CHECKING:
-    from ..backends.virtual import VirtualReactor
-    from .scheduler import EventThread
+__all__ = ("DrivenLoop", "VirtualTimeDriver")
 
-__all__ = ("VirtualTimeDriver",)
+
+class DrivenLoop(Protocol):
+    """The parts of the scheduler the driver reads to tell whether the loop is idle."""
+
+    _executor: Executor | None
+    _reactor: Reactor
+    _readers: dict[int, Handle]
+    _writers: dict[int, Handle]
+    _state_lock: threading.Lock
+    _ready: deque[Runnable]
+    _timers: list[tuple[float, int, TimerEntry]]
+    _tasks: dict[Task[Any], None]
 
 
 def _label(item: Runnable) -> str:
@@ -72,14 +82,12 @@ class VirtualTimeDriver:
         "trace",
     )
 
-    def __init__(self, loop: EventThread, clock: VirtualTime) -> None:
+    def __init__(self, loop: DrivenLoop, clock: VirtualTime) -> None:
         self._loop = loop
         self._clock = clock
-        from ..backends.virtual import VirtualReactor  # here: backend modules load only when used
-
         reactor = loop._reactor
         # In-memory descriptors (the virtual network) never hold time back; real ones do.
-        self._reactor = reactor if isinstance(reactor, VirtualReactor) else None
+        self._reactor = reactor if isinstance(reactor, VirtualDescriptors) else None
         self.random = random.Random(clock.seed)
         self.trace: list[tuple[str, float, str]] | None = [] if clock.tracing else None
         self.outside_waits: set[Future[Any]] = set()

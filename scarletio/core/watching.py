@@ -6,13 +6,10 @@ descriptor with the union of both directions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from .abc import EventMask
+from .abc import EventMask, FileLike
 from .handles import Handle
+from .states import LoopInternals
 
-if TYPE_CHECKING:
-    from .scheduler import EventThread
 
 __all__ = ("BOTH", "READ", "WRITE", "add_watcher", "fileno", "remove_watcher")
 
@@ -21,16 +18,23 @@ WRITE = EventMask.WRITE
 BOTH = EventMask.READ | EventMask.WRITE
 
 
-def fileno(file: int | Any) -> int:
+def fileno(file: FileLike) -> int:
     """Return the descriptor number of `file` (an int or an object with `fileno()`)."""
-    fd = file if isinstance(file, int) else file.fileno()
+    fd: object
+    if isinstance(file, int):
+        fd = file
+    else:
+        method = getattr(file, "fileno", None)
+        if not callable(method):
+            raise TypeError(f"expected a file descriptor or an object with fileno(), got {file!r}")
+        fd = method()
     if not isinstance(fd, int) or fd < 0:
         raise ValueError(f"invalid file descriptor {fd!r}; pass an open file, socket or non-negative integer")
     return fd
 
 
 def add_watcher(
-    loop: EventThread, fd: int, handle: Handle, same: dict[int, Handle], other: dict[int, Handle], mask: EventMask
+    loop: LoopInternals, fd: int, handle: Handle, same: dict[int, Handle], other: dict[int, Handle], mask: EventMask
 ) -> Handle:
     """Register `handle` for `fd` in the direction `same` / `mask`, replacing an earlier one."""
     previous = same.get(fd)
@@ -47,7 +51,7 @@ def add_watcher(
 
 
 def remove_watcher(
-    loop: EventThread, fd: int, same: dict[int, Handle], other: dict[int, Handle], other_mask: EventMask
+    loop: LoopInternals, fd: int, same: dict[int, Handle], other: dict[int, Handle], other_mask: EventMask
 ) -> bool:
     """Drop the handle of `fd` in the direction `same`; return whether there was one."""
     handle = same.pop(fd, None)

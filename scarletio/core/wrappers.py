@@ -10,15 +10,18 @@ from __future__ import annotations
 import concurrent.futures
 from _thread import get_ident
 from collections.abc import Callable, Generator
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack
 
 from .thread_signal import ThreadSignal
 from .abc import EventLoop
-from .futures import Future, copy_outcome
+from .exceptions import CancelledError
 
-__all__ = ("FutureWrapperAsync", "FutureWrapperSync")
+if TYPE_CHECKING:
+    from .futures import Future
+
+__all__ = ("FutureWrapperAsync", "FutureWrapperSync", "copy_outcome")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -223,7 +226,7 @@ class FutureWrapperAsync(_WrapperBase[T]):
     def _mirror(self) -> Future[T]:
         """Return a future of `self.loop` that completes like the wrapped one."""
         source = self.future
-        mirror: Future[T] = Future(self.loop)
+        mirror: Future[T] = self.loop.create_future()
         if source.is_done():
             copy_outcome(source, mirror)
             return mirror
@@ -279,3 +282,24 @@ class FutureWrapperAsync(_WrapperBase[T]):
         mirror.silence()
         return True
 
+
+def copy_outcome(source: Future[T], target: Future[T]) -> None:
+    """Make `target` finish like the done future `source`, unless `target` is done already.
+
+    A cancellation is copied as one (with its `cancel_with` exception, if any); call it on `target`'s
+    loop thread.
+    """
+    if target.is_done():
+        return
+    if source.is_cancelled():
+        exception = source.get_cancellation_exception()
+        if exception is None or isinstance(exception, CancelledError):
+            target.cancel()
+        else:
+            target.cancel_with(exception)
+        return
+    exception = source.get_exception()
+    if exception is None:
+        target.set_result(source.get_result())
+    else:
+        target.set_exception(exception)

@@ -1,14 +1,19 @@
-"""`EventThread` with its whole API: the scheduler plus networking, processes and signals (high level).
+"""`EventThread`, the public event loop: the core scheduler on a backend picked by name, with networking,
+processes and signals as methods.
 
-The scheduler (`scarletio.SchedulerThread`, core layer) knows nothing of sockets, protocols or
-servers; this subclass adds them as methods (`loop.create_connection_to(...)`), each being the
-`scarletio.net` function of the same name with the loop as its first argument. It adds no state, so an
-instance costs exactly what the scheduler costs. `scarletio.EventThread` is this class.
+The scheduler (`scarletio.core.scheduler.Scheduler`) knows nothing of backend names, sockets,
+protocols or servers; this subclass resolves the backend through the registry and adds the
+`scarletio.net` / `scarletio.processes` functions as methods (`loop.create_connection_to(...)`), each
+taking the loop as its first argument. It adds no state, so an instance costs exactly what the
+scheduler costs. `scarletio.EventThread` is this class, and every annotation a user sees names it (or
+the `EventLoop` protocol it satisfies, in the layers below it).
 """
 
 from __future__ import annotations
 
-from ..core.scheduler import EventThread as SchedulerThread
+from ..backends import resolve_backend
+from ..core.abc import Backend
+from ..core.scheduler import Scheduler
 from ..net import (
     connect_read_pipe,
     connect_write_pipe,
@@ -30,13 +35,12 @@ from ..net import (
     socket_receive_into,
     socket_send_all,
 )
-from ..processes import subprocess_exec, subprocess_shell
-from ..processes.signals import add_signal_handler, remove_signal_handler
+from ..processes import add_signal_handler, remove_signal_handler, subprocess_exec, subprocess_shell
 
 __all__ = ("EventThread",)
 
 
-class EventThread(SchedulerThread):
+class EventThread(Scheduler):
     """An event loop running in a thread of its own, with networking, processes and signals as methods.
 
     Args:
@@ -49,6 +53,16 @@ class EventThread(SchedulerThread):
     Raises:
         ValueError: If the backend name is unknown or unavailable here.
     """
+
+    def __init__(
+        self,
+        backend: Backend | str | None = None,
+        *,
+        daemon: bool = False,
+        name: str | None = None,
+        start_later: bool = True,
+    ) -> None:
+        Scheduler.__init__(self, resolve_backend(backend), daemon=daemon, name=name, start_later=start_later)
 
     # Each is a `scarletio.net` function whose first parameter is the loop, so it binds as a method.
     socket_accept = socket_accept

@@ -1,25 +1,23 @@
 """Finding, creating and running event loops from anywhere (high level).
 
-Loop discovery: inside a loop thread the loop is that thread; elsewhere it is the loop linked to the
-current thread (by `get_or_create_event_loop`, `create_event_loop` or `set_event_loop`), else the
-first running non-daemon `EventThread`. Daemon loops, like the one `run()` makes, are never found by
-that scan.
+Loop discovery (`scarletio.core.discovery`): inside a loop thread the loop is that thread; elsewhere
+it is the loop linked to the current thread (by `get_or_create_event_loop`, `create_event_loop` or
+`set_event_loop`), else the first running non-daemon `EventThread`. Daemon loops, like the one `run()`
+makes, are never found by that scan.
 """
 
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Awaitable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from ..core.abc import Backend
-from ..core.scheduler import EventThread as SchedulerThread
-
-if TYPE_CHECKING:
-    from .event_thread import EventThread
+from ..core.discovery import find_loop, link, no_loop_error
 from ..core.futures import Future
+from ..core.scheduler import Scheduler
 from ..core.tasks import Task
+from .event_thread import EventThread
 
 __all__ = (
     "create_event_loop",
@@ -34,37 +32,6 @@ __all__ = (
 
 T = TypeVar("T")
 
-_links: weakref.WeakKeyDictionary[threading.Thread, SchedulerThread] = weakref.WeakKeyDictionary()
-_links_lock = threading.Lock()
-
-
-def _new_loop(backend: Backend | str | None, *, daemon: bool, name: str | None, start_later: bool) -> EventThread:
-    # Imported here: the networking modules `event_loop` brings in use this module themselves.
-    from .event_thread import EventThread
-
-    return EventThread(backend, daemon=daemon, name=name, start_later=start_later)
-
-
-def _as_full(loop: SchedulerThread) -> EventThread:
-    # Loops made from the scheduler class itself (tests, internals) are found too; they simply lack
-    # the networking methods.
-    return loop  # type: ignore[return-value]
-
-
-def _find_event_loop() -> EventThread | None:
-    thread = threading.current_thread()
-    if isinstance(thread, SchedulerThread):
-        return _as_full(thread)
-    with _links_lock:
-        loop = _links.get(thread)
-        if loop is not None and not loop.is_stopped():
-            return _as_full(loop)
-        for candidate in threading.enumerate():
-            if isinstance(candidate, SchedulerThread) and not candidate.daemon and candidate.is_running():
-                _links[thread] = candidate
-                return _as_full(candidate)
-    return None
-
 
 def get_event_loop() -> EventThread:
     """Return the event loop of the current context.
@@ -76,12 +43,9 @@ def get_event_loop() -> EventThread:
     Raises:
         RuntimeError: If there is none; `get_or_create_event_loop()` makes one.
     """
-    loop = _find_event_loop()
+    loop = find_loop(EventThread)
     if loop is None:
-        raise RuntimeError(
-            f"no running event loop for {threading.current_thread()!r}; "
-            "use get_or_create_event_loop() or create_event_loop()"
-        )
+        raise no_loop_error()
     return loop
 
 
@@ -102,11 +66,10 @@ def get_or_create_event_loop(
         name: A new loop's thread name.
         start_later: Start a new loop on first use instead of now.
     """
-    loop = _find_event_loop()
+    loop = find_loop(EventThread)
     if loop is None:
-        loop = _new_loop(backend, daemon=daemon, name=name, start_later=start_later)
-        with _links_lock:
-            _links[threading.current_thread()] = loop
+        loop = EventThread(backend, daemon=daemon, name=name, start_later=start_later)
+        link(loop)
     return loop
 
 
@@ -125,24 +88,18 @@ def create_event_loop(
         name: The thread's name.
         start_later: Start the loop on first use instead of now.
     """
-    loop = _new_loop(backend, daemon=daemon, name=name, start_later=start_later)
-    if _find_event_loop() is None:
-        with _links_lock:
-            _links[threading.current_thread()] = loop
+    loop = EventThread(backend, daemon=daemon, name=name, start_later=start_later)
+    link(loop, only_if_unlinked=True)
     return loop
 
 
-def set_event_loop(loop: SchedulerThread) -> None:
+def set_event_loop(loop: EventThread) -> None:
     """Link `loop` to the current thread, so `get_event_loop()` finds it here.
 
     Raises:
         RuntimeError: If called on a loop thread (its loop is always itself).
     """
-    thread = threading.current_thread()
-    if isinstance(thread, SchedulerThread):
-        raise RuntimeError("set_event_loop cannot be called on an event loop thread: its loop is itself")
-    with _links_lock:
-        _links[thread] = loop
+    link(loop)
 
 
 def run(awaitable: Awaitable[T], timeout: float | None = None, *, backend: Backend | str | None = None) -> T:
@@ -159,12 +116,12 @@ def run(awaitable: Awaitable[T], timeout: float | None = None, *, backend: Backe
     Raises:
         RuntimeError: If called on an event loop thread; await the awaitable there instead.
     """
-    if isinstance(threading.current_thread(), SchedulerThread):
+    if isinstance(threading.current_thread(), Scheduler):
         raise RuntimeError("run() cannot be called on an event loop thread; await the awaitable instead")
-    loop = _find_event_loop()
+    loop = find_loop(EventThread)
     if loop is not None and not loop.daemon:
         return loop.run(awaitable, timeout)
-    loop = _new_loop(backend, daemon=True, name="scarletio.run", start_later=False)
+    loop = EventThread(backend, daemon=True, name="scarletio.run", start_later=False)
     try:
         return loop.run(awaitable, timeout)
     finally:
@@ -172,16 +129,16 @@ def run(awaitable: Awaitable[T], timeout: float | None = None, *, backend: Backe
         loop.join()
 
 
-def create_task(coroutine: Coroutine[Any, Any, T], loop: SchedulerThread | None = None) -> Task[T]:
+def create_task(coroutine: Coroutine[Any, Any, T], loop: EventThread | None = None) -> Task[T]:
     """Schedule `coroutine` as a task on `loop` (the current context's loop by default)."""
     return (get_event_loop() if loop is None else loop).create_task(coroutine)
 
 
-def create_future(loop: SchedulerThread | None = None) -> Future[T]:
+def create_future(loop: EventThread | None = None) -> Future[T]:
     """Return a new pending future of `loop` (the current context's loop by default)."""
     return Future(get_event_loop() if loop is None else loop)
 
 
-def get_current_task(loop: SchedulerThread | None = None) -> Task[Any] | None:
+def get_current_task(loop: EventThread | None = None) -> Task[Any] | None:
     """Return the task being stepped on `loop` (the current context's loop by default), if any."""
     return (get_event_loop() if loop is None else loop).current_task

@@ -16,14 +16,12 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar, Protocol, final
+from typing import ClassVar, Protocol, final
 
-from ..core.reporting import report_error
+from ..core.abc import EventLoop
 from ..core.futures import Future
+from ..core.reporting import report_error
 from .interfaces import BytesLike
-
-if TYPE_CHECKING:
-    from ..core.scheduler import EventThread
 
 __all__ = (
     "DEFAULT_HIGH_WATER",
@@ -210,7 +208,7 @@ class QueueingWriter(WriteFlow):
     _send_many: Callable[[Sequence[memoryview]], int]
     _buffer: deque[memoryview]
     _fd: int
-    _loop: EventThread
+    _loop: EventLoop
     _closing: bool
     _eof_written: bool
     # Methods of the subclass: the writer callback, and "end the connection after a failed write".
@@ -281,7 +279,7 @@ class DrainGate:
 
     __slots__ = ("_loop", "_waiters", "paused")
 
-    def __init__(self, loop: EventThread) -> None:
+    def __init__(self, loop: EventLoop) -> None:
         self._loop = loop
         self._waiters: list[Future[None]] = []
         self.paused = False

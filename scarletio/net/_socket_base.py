@@ -12,7 +12,7 @@ from collections import deque
 from typing import Any, Protocol
 
 from ..core.reporting import report_error
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ._flow import FlowControlled, WriteFlow
 
 __all__ = ("SocketTransportBase",)
@@ -32,7 +32,7 @@ class SocketTransportBase(WriteFlow):
     __slots__ = ("_buffer", "_closing", "_extra", "_fd", "_lost", "_loop", "_socket")
 
     _protocol: _LosingProtocol
-    _loop: EventThread
+    _loop: EventLoop
     _socket: socket.socket
     _fd: int
     _buffer: deque[Any]

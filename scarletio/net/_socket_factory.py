@@ -13,8 +13,9 @@ import socket
 import weakref
 from typing import TYPE_CHECKING, Protocol
 
+from ..core.abc import EventLoop
+
 if TYPE_CHECKING:
-    from ..core.scheduler import EventThread
     from .resolve import AddressInfo
 
 __all__ = ("SocketProvider", "attach_provider", "detach_provider", "open_socket", "provider_of")
@@ -50,10 +51,10 @@ class SocketProvider(Protocol):
         ...
 
 
-_providers: weakref.WeakKeyDictionary[EventThread, SocketProvider] = weakref.WeakKeyDictionary()
+_providers: weakref.WeakKeyDictionary[EventLoop, SocketProvider] = weakref.WeakKeyDictionary()
 
 
-def attach_provider(loop: EventThread, provider: SocketProvider) -> None:
+def attach_provider(loop: EventLoop, provider: SocketProvider) -> None:
     """Make `provider` the source of the sockets and names of everything networked on `loop`.
 
     Raises:
@@ -64,18 +65,18 @@ def attach_provider(loop: EventThread, provider: SocketProvider) -> None:
     _providers[loop] = provider
 
 
-def detach_provider(loop: EventThread, provider: SocketProvider) -> None:
+def detach_provider(loop: EventLoop, provider: SocketProvider) -> None:
     """Go back to the operating system's sockets on `loop` (if `provider` is still the attached one)."""
     if _providers.get(loop) is provider:
         del _providers[loop]
 
 
-def provider_of(loop: EventThread) -> SocketProvider | None:
+def provider_of(loop: EventLoop) -> SocketProvider | None:
     """Return the provider attached to `loop`, or `None` for the operating system."""
     return _providers.get(loop) if _providers else None
 
 
-def open_socket(loop: EventThread, family: int, kind: int, protocol: int = 0) -> socket.socket:
+def open_socket(loop: EventLoop, family: int, kind: int, protocol: int = 0) -> socket.socket:
     """Return a new socket for `loop`: an in-memory one on a virtual network, else a real one.
 
     Args:

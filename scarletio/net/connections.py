@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ._socket_factory import open_socket
 from .interfaces import StreamProtocol
 from .resolve import AddressInfo, get_address_info, ip_address_of
@@ -32,7 +32,7 @@ __all__ = (
 P = TypeVar("P", bound=StreamProtocol)
 
 
-def start_stream(loop: EventThread, sock: socket.socket, protocol_factory: Callable[[], P]) -> P:
+def start_stream(loop: EventLoop, sock: socket.socket, protocol_factory: Callable[[], P]) -> P:
     """Give a connected non-blocking stream socket a protocol and a `SocketTransport`.
 
     On failure the socket is closed and the exception propagates.
@@ -52,7 +52,7 @@ def start_stream(loop: EventThread, sock: socket.socket, protocol_factory: Calla
 
 
 async def start_tls_stream(
-    loop: EventThread,
+    loop: EventLoop,
     sock: socket.socket,
     protocol_factory: Callable[[], P],
     ssl_context: ssl.SSLContext,
@@ -122,7 +122,7 @@ def connection_failure(target: str, errors: list[OSError]) -> OSError:
 
 
 async def create_connection_to(
-    loop: EventThread,
+    loop: EventLoop,
     protocol_factory: Callable[[], P],
     host: str,
     port: int | str,
@@ -196,7 +196,7 @@ async def create_connection_to(
 
 
 async def _open_stream(
-    loop: EventThread,
+    loop: EventLoop,
     sock: socket.socket,
     protocol_factory: Callable[[], P],
     ssl_context: ssl.SSLContext | None,
@@ -209,7 +209,7 @@ async def _open_stream(
 
 
 async def create_connection_with(
-    loop: EventThread,
+    loop: EventLoop,
     protocol_factory: Callable[[], P],
     sock: socket.socket,
     *,
@@ -242,7 +242,7 @@ async def create_connection_with(
 
 
 async def create_unix_connection_to(
-    loop: EventThread,
+    loop: EventLoop,
     protocol_factory: Callable[[], P],
     path: str | bytes | os.PathLike[str],
     *,
@@ -280,7 +280,7 @@ async def create_unix_connection_to(
 
 
 async def create_unix_connection_with(
-    loop: EventThread,
+    loop: EventLoop,
     protocol_factory: Callable[[], P],
     sock: socket.socket,
     *,

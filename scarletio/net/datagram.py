@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TypeVar, final
 
 from ..core.reporting import report_error
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ._flow import receive_buffer, size_of
 from ._socket_factory import open_socket
 from ._socket_base import SocketTransportBase
@@ -48,7 +48,7 @@ class DatagramSocketTransport(SocketTransportBase, DatagramTransport):
 
     def __init__(
         self,
-        loop: EventThread,
+        loop: EventLoop,
         sock: socket.socket,
         protocol: DatagramProtocol,
         remote_address: SocketAddress | None = None,
@@ -164,7 +164,7 @@ class DatagramSocketTransport(SocketTransportBase, DatagramTransport):
 
 
 def _start_endpoint(
-    loop: EventThread, sock: socket.socket, protocol_factory: Callable[[], D], remote: SocketAddress | None
+    loop: EventLoop, sock: socket.socket, protocol_factory: Callable[[], D], remote: SocketAddress | None
 ) -> D:
     try:
         protocol = protocol_factory()
@@ -177,7 +177,7 @@ def _start_endpoint(
 
 
 async def create_datagram_connection_to(
-    loop: EventThread,
+    loop: EventLoop,
     protocol_factory: Callable[[], D],
     local_address: tuple[str, int] | str | None,
     remote_address: tuple[str, int] | str | None,
@@ -246,7 +246,7 @@ async def create_datagram_connection_to(
 
 
 async def _pair_addresses(
-    loop: EventThread,
+    loop: EventLoop,
     local_address: tuple[str, int] | str | None,
     remote_address: tuple[str, int] | str | None,
     family: int,
@@ -285,7 +285,7 @@ async def _pair_addresses(
 
 
 async def create_datagram_connection_with(
-    loop: EventThread, protocol_factory: Callable[[], D], sock: socket.socket
+    loop: EventLoop, protocol_factory: Callable[[], D], sock: socket.socket
 ) -> D:
     """Give an existing datagram socket (bound and / or connected already) a protocol.
 

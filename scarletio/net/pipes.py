@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Protocol, TypeVar, final
 
 from ..core.reporting import report_error
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ._flow import QueueingWriter, receive_buffer
 from .interfaces import BytesLike, ReadPipeProtocol, ReadTransport, WritePipeProtocol, WriteTransport
 
@@ -54,11 +54,11 @@ class _PipeTransportBase:
     _closing: bool
     _fd: int
     _lost: bool
-    _loop: EventThread
+    _loop: EventLoop
     _pipe: PipeFile
     _protocol: ReadPipeProtocol | WritePipeProtocol
 
-    def _init_pipe(self, loop: EventThread, pipe: PipeFile) -> None:
+    def _init_pipe(self, loop: EventLoop, pipe: PipeFile) -> None:
         self._loop = loop
         self._pipe = pipe
         self._fd = _prepare(pipe)
@@ -117,7 +117,7 @@ class ReadPipeTransport(_PipeTransportBase, ReadTransport):
 
     _protocol: ReadPipeProtocol
 
-    def __init__(self, loop: EventThread, pipe: PipeFile, protocol: ReadPipeProtocol) -> None:
+    def __init__(self, loop: EventLoop, pipe: PipeFile, protocol: ReadPipeProtocol) -> None:
         self._init_pipe(loop, pipe)
         self._protocol = protocol
         self._reading = True
@@ -201,7 +201,7 @@ class WritePipeTransport(QueueingWriter, _PipeTransportBase, WriteTransport):
     _protocol: WritePipeProtocol
     _EOF_WRITTEN_MESSAGE = "cannot write after write_eof(); the pipe is being closed"
 
-    def __init__(self, loop: EventThread, pipe: PipeFile, protocol: WritePipeProtocol) -> None:
+    def __init__(self, loop: EventLoop, pipe: PipeFile, protocol: WritePipeProtocol) -> None:
         self._init_flow()
         self._init_pipe(loop, pipe)
         self._protocol = protocol
@@ -286,7 +286,7 @@ def _started(transport: _Transport, pipe: PipeFile) -> _Transport:
     return transport
 
 
-async def connect_read_pipe(loop: EventThread, protocol: ReadPipeProtocol, pipe: PipeFile) -> ReadPipeTransport:
+async def connect_read_pipe(loop: EventLoop, protocol: ReadPipeProtocol, pipe: PipeFile) -> ReadPipeTransport:
     """Read a pipe through `protocol`.
 
     Args:
@@ -304,7 +304,7 @@ async def connect_read_pipe(loop: EventThread, protocol: ReadPipeProtocol, pipe:
 
 
 async def connect_write_pipe(
-    loop: EventThread, protocol: WritePipeProtocol, pipe: PipeFile
+    loop: EventLoop, protocol: WritePipeProtocol, pipe: PipeFile
 ) -> WritePipeTransport:
     """Write to a pipe through a transport that calls `protocol` back.
 

@@ -13,7 +13,7 @@ import socket
 
 from typing_extensions import TypeAlias
 
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ._socket_factory import provider_of
 
 __all__ = ("AddressInfo", "get_address_info", "get_name_info", "ip_address_of", "is_ip_literal")
@@ -57,7 +57,7 @@ def ip_address_of(info: AddressInfo) -> tuple[str, int] | tuple[str, int, int, i
 
 
 async def get_address_info(
-    loop: EventThread,
+    loop: EventLoop,
     host: str | None,
     port: int | str | None,
     *,
@@ -97,7 +97,7 @@ async def get_address_info(
 
 
 async def get_name_info(
-    loop: EventThread, address: tuple[str, int] | tuple[str, int, int, int], flags: int = 0
+    loop: EventLoop, address: tuple[str, int] | tuple[str, int, int, int], flags: int = 0
 ) -> tuple[str, str]:
     """Look up the host and service names of a socket address, off the loop thread.
 

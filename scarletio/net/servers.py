@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import final
 
 from ..core.reporting import report_error
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ..core.futures import Future
 from ..core.suspension import skip_ready_cycle
 from .interfaces import StreamProtocol
@@ -70,7 +70,7 @@ class Server:
 
     def __init__(
         self,
-        loop: EventThread,
+        loop: EventLoop,
         protocol_factory: Callable[[], StreamProtocol],
         sockets: list[socket.socket],
         backlog: int,
@@ -243,7 +243,7 @@ def _close_all(sockets: Iterable[socket.socket]) -> None:
 
 
 async def create_server_to(
-    loop: EventThread,
+    loop: EventLoop,
     protocol_factory: Callable[[], StreamProtocol],
     host: str | None,
     port: int | str | None,
@@ -310,7 +310,7 @@ async def create_server_to(
 
 
 async def create_server_with(
-    loop: EventThread,
+    loop: EventLoop,
     protocol_factory: Callable[[], StreamProtocol],
     sock: socket.socket,
     *,
@@ -339,7 +339,7 @@ async def create_server_with(
 
 
 async def create_unix_server_to(
-    loop: EventThread,
+    loop: EventLoop,
     protocol_factory: Callable[[], StreamProtocol],
     path: str | os.PathLike[str],
     *,
@@ -385,7 +385,7 @@ async def create_unix_server_to(
 
 
 async def create_unix_server_with(
-    loop: EventThread,
+    loop: EventLoop,
     protocol_factory: Callable[[], StreamProtocol],
     sock: socket.socket,
     *,

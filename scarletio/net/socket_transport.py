@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, final
 
 from ..core.reporting import report_error
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ._flow import QueueingWriter, queued_view, receive_buffer, size_of
 from ._socket_base import SocketTransportBase
 from .interfaces import BytesLike, StreamProtocol, StreamTransport
@@ -58,7 +58,7 @@ class SocketTransport(SocketTransportBase, QueueingWriter, StreamTransport):
     _EOF_WRITTEN_MESSAGE = "cannot write after write_eof(); the sending side is closed"
 
     def __init__(
-        self, loop: EventThread, sock: socket.socket, protocol: StreamProtocol, server: Server | None = None
+        self, loop: EventLoop, sock: socket.socket, protocol: StreamProtocol, server: Server | None = None
     ) -> None:
         self._init_flow()
         self._loop = loop

@@ -20,7 +20,7 @@ import os
 import socket
 from typing import final
 
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ..core.futures import Future
 from ..core.handles import Handle
 from .interfaces import BytesLike, SocketAddress
@@ -56,7 +56,7 @@ class Readiness(Future[None]):
 
     __slots__ = ("_fd", "_handle", "_thread", "_writing")
 
-    def __init__(self, loop: EventThread, fd: int, writing: bool) -> None:
+    def __init__(self, loop: EventLoop, fd: int, writing: bool) -> None:
         Future.__init__(self, loop)
         watchers = loop._writers if writing else loop._readers
         if fd in watchers:
@@ -102,7 +102,7 @@ def _check_socket(sock: socket.socket) -> None:
         raise ValueError(f"the socket must be non-blocking, got {sock!r}; call sock.setblocking(False) first")
 
 
-async def wait_readable(loop: EventThread, fd: int) -> None:
+async def wait_readable(loop: EventLoop, fd: int) -> None:
     """Wait until `fd` is readable (or has an error or hang-up).
 
     Args:
@@ -117,7 +117,7 @@ async def wait_readable(loop: EventThread, fd: int) -> None:
             waiter.cancel()
 
 
-async def wait_writable(loop: EventThread, fd: int) -> None:
+async def wait_writable(loop: EventLoop, fd: int) -> None:
     """Wait until `fd` is writable (or has an error or hang-up).
 
     Args:
@@ -132,7 +132,7 @@ async def wait_writable(loop: EventThread, fd: int) -> None:
             waiter.cancel()
 
 
-async def socket_accept(loop: EventThread, sock: socket.socket) -> tuple[socket.socket, SocketAddress]:
+async def socket_accept(loop: EventLoop, sock: socket.socket) -> tuple[socket.socket, SocketAddress]:
     """Accept a connection on a listening non-blocking socket.
 
     Args:
@@ -158,7 +158,7 @@ async def socket_accept(loop: EventThread, sock: socket.socket) -> tuple[socket.
         return connection, peer
 
 
-async def _resolve_for(loop: EventThread, sock: socket.socket, address: SocketAddress) -> SocketAddress:
+async def _resolve_for(loop: EventLoop, sock: socket.socket, address: SocketAddress) -> SocketAddress:
     """Resolve a host name in an IPv4 / IPv6 address for `sock`; other addresses are returned as they are."""
     if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
         return address
@@ -181,7 +181,7 @@ def set_reuse_port(sock: socket.socket) -> None:
     sock.setsockopt(socket.SOL_SOCKET, option, 1)
 
 
-async def socket_connect(loop: EventThread, sock: socket.socket, address: SocketAddress) -> None:
+async def socket_connect(loop: EventLoop, sock: socket.socket, address: SocketAddress) -> None:
     """Connect a non-blocking socket.
 
     A host name in an IPv4 / IPv6 address is resolved first (off the loop thread). Calling this again
@@ -228,7 +228,7 @@ async def socket_connect(loop: EventThread, sock: socket.socket, address: Socket
             raise
 
 
-async def socket_receive(loop: EventThread, sock: socket.socket, n: int) -> bytes:
+async def socket_receive(loop: EventLoop, sock: socket.socket, n: int) -> bytes:
     """Receive up to `n` bytes from a non-blocking socket.
 
     Args:
@@ -252,7 +252,7 @@ async def socket_receive(loop: EventThread, sock: socket.socket, n: int) -> byte
         await wait_readable(loop, sock.fileno())
 
 
-async def socket_receive_into(loop: EventThread, sock: socket.socket, buffer: bytearray | memoryview) -> int:
+async def socket_receive_into(loop: EventLoop, sock: socket.socket, buffer: bytearray | memoryview) -> int:
     """Receive bytes from a non-blocking socket into `buffer`.
 
     Args:
@@ -276,7 +276,7 @@ async def socket_receive_into(loop: EventThread, sock: socket.socket, buffer: by
         await wait_readable(loop, sock.fileno())
 
 
-async def socket_send_all(loop: EventThread, sock: socket.socket, data: BytesLike) -> None:
+async def socket_send_all(loop: EventLoop, sock: socket.socket, data: BytesLike) -> None:
     """Send all of `data` on a non-blocking socket, waiting while the kernel's buffer is full.
 
     If the task is cancelled while waiting, a part of `data` may have been sent already.

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ..core.futures import Future
 from .interfaces import ReadPipeProtocol, ReadTransport, StreamProtocol, Transport
 
@@ -79,7 +79,7 @@ class ReadProtocolBase(StreamProtocol, ReadPipeProtocol):
         "_wanted",
     )
 
-    def __init__(self, loop: EventThread) -> None:
+    def __init__(self, loop: EventLoop) -> None:
         self._loop = loop
         self._transport: Transport | None = None
         self._reader: ReadTransport | None = None  # the transport, if reading can be paused

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ._flow import DrainGate
 from .interfaces import BytesLike, Transport, WritePipeProtocol, WriteTransport
 from .stream_reading import ReadProtocolBase
@@ -27,7 +27,7 @@ class ReadWriteProtocolBase(ReadProtocolBase, WritePipeProtocol):
 
     __slots__ = ("_drain_gate", "_lost", "_writer")
 
-    def __init__(self, loop: EventThread) -> None:
+    def __init__(self, loop: EventLoop) -> None:
         ReadProtocolBase.__init__(self, loop)
         self._writer: WriteTransport | None = None
         self._lost = False

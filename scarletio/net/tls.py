@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from typing import cast, final
 
 from ..core.reporting import report_error
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ..core.futures import Future
 from ..core.handles import TimerHandle
 from ._flow import RECEIVE_BUFFER_SIZE, receive_buffer, size_of
@@ -97,7 +97,7 @@ class SSLTransport(StreamTransport, StreamProtocol):
 
     def __init__(
         self,
-        loop: EventThread,
+        loop: EventLoop,
         context: ssl.SSLContext,
         protocol: StreamProtocol,
         *,

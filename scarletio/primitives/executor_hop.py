@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, final
 
 from ..core.thread_signal import ThreadSignal
-from ..core.scheduler import EventThread
+from ..loop.event_thread import EventThread
 from ..core.exceptions import CancelledError
 from ..core.futures import CANCELLING, RAISE, Future
 from ..core.tasks import Task

@@ -18,7 +18,7 @@ from collections.abc import Generator
 from types import TracebackType
 from typing import Any, final
 
-from ..core.scheduler import EventThread
+from ..loop.event_thread import EventThread
 from ..core.futures import Future
 
 __all__ = ("Event", "Lock", "ScarletLock")

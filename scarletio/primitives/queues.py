@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import Self
 
-from ..core.scheduler import EventThread
+from ..loop.event_thread import EventThread
 from ..core.exceptions import CancelledError
 from ..core.futures import Future, _as_exception
 

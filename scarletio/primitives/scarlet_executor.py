@@ -18,7 +18,7 @@ from typing import Any, TypeVar, final
 
 from typing_extensions import Self
 
-from ..core.scheduler import EventThread
+from ..loop.event_thread import EventThread
 from ..core.exceptions import CancelledError
 from ..core.futures import Future
 from ..loop.toplevel import get_event_loop

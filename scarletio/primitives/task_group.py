@@ -24,7 +24,7 @@ from typing import Any, Generic, Protocol
 
 from typing_extensions import Self, TypeVar
 
-from ..core.scheduler import EventThread
+from ..loop.event_thread import EventThread
 from ..core.exceptions import CancelledError
 from ..core.futures import RAISE, Future
 from ..core.tasks import Task

@@ -6,7 +6,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from ..core.scheduler import EventThread
+from ..loop.event_thread import EventThread
 from ..core.exceptions import CancelledError
 from ..core.futures import Future
 from ..core.handles import TimerHandle

@@ -1,9 +1,10 @@
-"""Child processes driven by the loop (high level): start them, talk to their pipes, reap them.
+"""Child processes driven by the loop, and Unix signals (high level).
 
 `subprocess_exec` / `subprocess_shell` (in `process`) start a child and return an `AsyncProcess`;
 `SubprocessWriter` (in `pipe_writer`) is its standard input; `child_watch` reaps children without
 blocking the loop (pidfds on Linux, a waiting thread elsewhere); `popen_options` checks the keywords
-and maps them onto `subprocess.Popen`'s.
+and maps them onto `subprocess.Popen`'s; `signals` runs signal handlers on a loop's thread
+(`add_signal_handler` / `remove_signal_handler`).
 """
 
 from .pipe_writer import SubprocessWriter as SubprocessWriter
@@ -15,6 +16,8 @@ from .process import AsyncProcess as AsyncProcess
 from .process import ProcessFile as ProcessFile
 from .process import subprocess_exec as subprocess_exec
 from .process import subprocess_shell as subprocess_shell
+from .signals import add_signal_handler as add_signal_handler
+from .signals import remove_signal_handler as remove_signal_handler
 
 __all__ = (
     "DEVNULL",
@@ -23,6 +26,8 @@ __all__ = (
     "AsyncProcess",
     "ProcessFile",
     "SubprocessWriter",
+    "add_signal_handler",
+    "remove_signal_handler",
     "subprocess_exec",
     "subprocess_shell",
 )

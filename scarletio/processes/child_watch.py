@@ -25,7 +25,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 
 __all__ = ("pidfd_supported", "watch_child")
 
@@ -49,7 +49,7 @@ def pidfd_supported() -> bool:
     return _pidfd_probe
 
 
-def watch_child(loop: EventThread, popen: subprocess.Popen[bytes], on_exit: Callable[[int], object]) -> None:
+def watch_child(loop: EventLoop, popen: subprocess.Popen[bytes], on_exit: Callable[[int], object]) -> None:
     """Reap `popen`'s child once it ends and call `on_exit(return_code)` on the loop thread.
 
     Call it on the loop thread, once per child.
@@ -74,7 +74,7 @@ def watch_child(loop: EventThread, popen: subprocess.Popen[bytes], on_exit: Call
     thread.start()
 
 
-def _pidfd_ready(loop: EventThread, fd: int, popen: subprocess.Popen[bytes], on_exit: Callable[[int], object]) -> None:
+def _pidfd_ready(loop: EventLoop, fd: int, popen: subprocess.Popen[bytes], on_exit: Callable[[int], object]) -> None:
     return_code = popen.poll()
     if return_code is None:
         # Not ended, or another thread is inside `popen.wait()` right now and reaps it: it is then
@@ -85,7 +85,7 @@ def _pidfd_ready(loop: EventThread, fd: int, popen: subprocess.Popen[bytes], on_
     on_exit(return_code)
 
 
-def _release_pidfd(loop: EventThread, fd: int, popen: subprocess.Popen[bytes]) -> None:
+def _release_pidfd(loop: EventLoop, fd: int, popen: subprocess.Popen[bytes]) -> None:
     """The loop stops while still watching the child: close the pidfd and reap the child elsewhere."""
     if not loop.remove_reader(fd):
         return  # reaped and closed already
@@ -94,7 +94,7 @@ def _release_pidfd(loop: EventThread, fd: int, popen: subprocess.Popen[bytes]) -
         threading.Thread(target=popen.wait, name=f"scarletio-child-{popen.pid}", daemon=True).start()
 
 
-def _wait_in_thread(loop: EventThread, popen: subprocess.Popen[bytes], on_exit: Callable[[int], object]) -> None:
+def _wait_in_thread(loop: EventLoop, popen: subprocess.Popen[bytes], on_exit: Callable[[int], object]) -> None:
     return_code = popen.wait()
     try:
         loop.call_soon(on_exit, return_code)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import final
 
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ..net._flow import DrainGate
 from ..net.interfaces import BytesLike, WritePipeProtocol, WriteTransport
 
@@ -29,7 +29,7 @@ class SubprocessWriter(WritePipeProtocol):
 
     __slots__ = ("_closed", "_drain_gate", "_exception", "_loop", "_lost", "_transport")
 
-    def __init__(self, loop: EventThread) -> None:
+    def __init__(self, loop: EventLoop) -> None:
         self._loop = loop
         self._transport: WriteTransport | None = None
         self._lost = False

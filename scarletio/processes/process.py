@@ -19,7 +19,7 @@ import subprocess
 from collections.abc import Callable, Collection, Mapping
 from typing import IO, Any, TypeVar, final
 
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 from ..core.futures import Future
 from ..net.interfaces import Transport
 from ..net.pipes import connect_read_pipe, connect_write_pipe
@@ -49,7 +49,7 @@ PathArgument = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 """What `cwd` accepts."""
 
 
-async def _wait_done(loop: EventThread, future: Future[T], timeout: float | None) -> bool:
+async def _wait_done(loop: EventLoop, future: Future[T], timeout: float | None) -> bool:
     """Wait until `future` is done or `timeout` seconds passed; return whether it is done.
 
     Waits on a future of its own, so cancelling the waiting task leaves `future` untouched.
@@ -99,7 +99,7 @@ class AsyncProcess:
         "stdout",
     )
 
-    def __init__(self, loop: EventThread, process: subprocess.Popen[bytes], extra: dict[str, object]) -> None:
+    def __init__(self, loop: EventLoop, process: subprocess.Popen[bytes], extra: dict[str, object]) -> None:
         self._loop = loop
         self._extra = extra
         self._exit: Future[int] = Future(loop)
@@ -275,7 +275,7 @@ class AsyncProcess:
 
 
 async def _start(
-    loop: EventThread,
+    loop: EventLoop,
     arguments: str | bytes | list[str | bytes],
     shell: bool,
     stdin: ProcessFile,
@@ -299,7 +299,7 @@ async def _start(
 
 
 async def subprocess_exec(
-    loop: EventThread,
+    loop: EventLoop,
     program: str | bytes | os.PathLike[str],
     *args: str | bytes | os.PathLike[str],
     stdin: ProcessFile = PIPE,
@@ -371,7 +371,7 @@ async def subprocess_exec(
 
 
 async def subprocess_shell(
-    loop: EventThread,
+    loop: EventLoop,
     command: str | bytes,
     *,
     stdin: ProcessFile = PIPE,

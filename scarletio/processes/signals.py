@@ -35,7 +35,7 @@ from typing import final
 from typing_extensions import TypeVarTuple, Unpack
 
 from ..core.reporting import report_error
-from ..core.scheduler import EventThread
+from ..core.abc import EventLoop
 
 __all__ = ("add_signal_handler", "remove_signal_handler")
 
@@ -44,7 +44,7 @@ Ts = TypeVarTuple("Ts")
 _PreviousHandler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
 
 _lock = threading.Lock()  # guards everything below except `_targets`, which the dispatcher reads
-_ports: dict[EventThread, _SignalPort] = {}
+_ports: dict[EventLoop, _SignalPort] = {}
 _previous: dict[int, _PreviousHandler] = {}
 _targets: dict[int, tuple[int, ...]] = {}  # signal number -> write ends of the registered loops' pipes
 
@@ -55,7 +55,7 @@ class _SignalPort:
 
     __slots__ = ("callbacks", "loop", "read_fd", "write_fd")
 
-    def __init__(self, loop: EventThread) -> None:
+    def __init__(self, loop: EventLoop) -> None:
         self.loop = loop
         self.callbacks: dict[int, tuple[Callable[..., object], tuple[object, ...]]] = {}
         self.read_fd, self.write_fd = os.pipe()
@@ -143,7 +143,7 @@ def _publish(signal_number: int) -> None:
 
 
 def add_signal_handler(
-    loop: EventThread, signal_number: int, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]
+    loop: EventLoop, signal_number: int, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]
 ) -> None:
     """Call `callback(*args)` on `loop`'s thread whenever the process receives `signal_number`.
 
@@ -179,7 +179,7 @@ def add_signal_handler(
         if port is None:
             port = _ports[loop] = _SignalPort(loop)
             loop.add_close_callback(lambda: _forget_loop(loop))
-            if threading.current_thread() is loop or not loop.is_started():
+            if threading.get_ident() == loop._loop_thread_id or not loop.is_started():
                 port.watch()
             else:
                 loop.call_soon(port.watch)
@@ -187,7 +187,7 @@ def add_signal_handler(
         _publish(signal_number)
 
 
-def _forget_loop(loop: EventThread) -> None:
+def _forget_loop(loop: EventLoop) -> None:
     """The loop stops with handlers still registered: drop them and close its pipe (on its thread)."""
     with _lock:
         port = _ports.pop(loop, None)
@@ -203,7 +203,7 @@ def _forget_loop(loop: EventThread) -> None:
         os.close(port.write_fd)
 
 
-def remove_signal_handler(loop: EventThread, signal_number: int) -> bool:
+def remove_signal_handler(loop: EventLoop, signal_number: int) -> bool:
     """Stop running `loop`'s handler of `signal_number`.
 
     When no loop handles the signal any more, the handler that was installed before the first
@@ -226,7 +226,7 @@ def remove_signal_handler(loop: EventThread, signal_number: int) -> bool:
             _restore(signal_number, _previous.pop(signal_number))
         if not port.callbacks:
             del _ports[loop]
-            if loop.is_closed() or threading.current_thread() is loop or not loop.is_started():
+            if loop.is_closed() or threading.get_ident() == loop._loop_thread_id or not loop.is_started():
                 port.close()
             else:
                 try:

@@ -67,3 +67,12 @@ def from_another_thread(loop: EventThread) -> None:
     assert_type(scarletio.get_event_loop(), EventThread)
     assert_type(scarletio.get_or_create_event_loop(), EventThread)
     assert_type(scarletio.create_event_loop(backend="poll"), EventThread)
+
+
+def the_public_loop_is_what_users_see(loop: EventThread, group: scarletio.TaskGroup[int]) -> scarletio.EventLoop:
+    with loop.enter() as entered:
+        assert_type(entered, EventThread)
+    assert_type(group.loop, EventThread)
+    assert_type(scarletio.get_event_loop(), EventThread)
+    loop.add_reader("not a file", callback, 1, "a")  # type: ignore[arg-type]
+    return loop  # the public class satisfies the protocol the lower layers name

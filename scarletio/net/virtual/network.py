@@ -30,7 +30,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, final
 from typing_extensions import TypeAlias, TypeVarTuple, Unpack
 
 from ...backends.virtual import VirtualClock, VirtualReactor
-from ...core.scheduler import EventThread
+from ...core.abc import EventLoop
+from ...core.scheduler import Scheduler
+from ...core.tasks import Task
 from .._socket_factory import SocketProvider, attach_provider, detach_provider
 from ._links import Channel, Link, LinkConditions
 from .names import name_info, resolve
@@ -38,7 +40,6 @@ from .sockets import VirtualDatagramSocket, VirtualSocket
 from .streams import VirtualStreamSocket
 
 if TYPE_CHECKING:
-    from ...core.tasks import Task
     from ..resolve import AddressInfo
 
 __all__ = ("HostGroup", "VirtualHost", "VirtualNetwork")
@@ -208,11 +209,12 @@ class VirtualNetwork(SocketProvider):
     """
 
     def __init__(
-        self, loop: EventThread, *, conditions: LinkConditions | None = None, buffer_size: int = DEFAULT_BUFFER_SIZE
+        self, loop: EventLoop, *, conditions: LinkConditions | None = None, buffer_size: int = DEFAULT_BUFFER_SIZE
     ) -> None:
-        clock = loop._clock
-        reactor = loop._reactor
-        if not isinstance(clock, VirtualClock) or not isinstance(reactor, VirtualReactor):
+        scheduler = loop if isinstance(loop, Scheduler) else None
+        clock = None if scheduler is None else scheduler._clock
+        reactor = None if scheduler is None else scheduler._reactor
+        if scheduler is None or not isinstance(clock, VirtualClock) or not isinstance(reactor, VirtualReactor):
             raise TypeError(
                 f"a virtual network needs a loop on the virtual backend, got {loop.backend.name!r}; "
                 "use scarletio.testing.virtual_loop() or the scarletio_network fixture"
@@ -220,6 +222,7 @@ class VirtualNetwork(SocketProvider):
         if buffer_size < 1:
             raise ValueError(f"buffer_size must be at least 1 byte, got {buffer_size!r}")
         self.loop = loop
+        self._scheduler = scheduler
         self._clock = clock
         self.reactor = reactor
         self.random = random.Random(f"scarletio.net.virtual:{clock.seed}")
@@ -249,7 +252,7 @@ class VirtualNetwork(SocketProvider):
 
     def note(self, event: str) -> None:
         """Add `event` to the loop's trace (when the loop records one)."""
-        driver = self.loop._virtual
+        driver = self._scheduler._virtual
         trace = None if driver is None else driver.trace
         if trace is not None:
             trace.append(("net", self._clock.now(), event))
