@@ -295,10 +295,6 @@ class EventLoop(Protocol):
         """Put a timer entry (a future that is its own timer) into the heap; from any thread."""
         ...
 
-    def create_future(self) -> Future[T]:
-        """Return a new pending future bound to this loop."""
-        ...
-
     def create_task(self, coroutine: Coroutine[Any, Any, T]) -> Task[T]:
         """Schedule `coroutine` as a task of this loop; works from any thread."""
         ...

@@ -23,7 +23,7 @@ from .abc import Cancellable, EventLoop, Runnable
 from .exceptions import CancelledError, InvalidStateError
 from .handles import Handle
 
-from .wrappers import FutureWrapperAsync, FutureWrapperSync
+from .wrappers import FutureWrapperAsync, FutureWrapperSync, copy_outcome
 
 __all__ = ("Future", "new_future", "report_unretrieved_exceptions")
 
@@ -503,6 +503,20 @@ class Future(Generic[T]):
             loop: The loop whose tasks will await the view.
         """
         return FutureWrapperAsync(self, loop)
+
+    def _mirror_on(self, loop: EventLoop) -> Future[T]:
+        """Return a future of `loop` (another loop) that completes like this one; see `async_wrap`."""
+        mirror: Future[T] = new_future(loop)
+        if self.is_done():
+            copy_outcome(self, mirror)
+            return mirror
+
+        def forward(finished: Future[T]) -> None:
+            if not mirror.is_done():
+                loop.call_soon(copy_outcome, finished, mirror)
+
+        self._loop.call_soon(self.add_done_callback, forward)
+        return mirror
 
     def wait_for_completion(self) -> Awaitable[None]:
         """Wait until the future is done without retrieving its result or exception.

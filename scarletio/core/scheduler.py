@@ -221,8 +221,6 @@ class Scheduler(threading.Thread):
             self._enqueue_foreign(handle, "call_soon")
         return handle
 
-    call_soon_thread_safe = call_soon
-
     def call_at(self, when: float, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> TimerHandle:
         """Run `callback(*args)` on the loop thread once the loop clock reaches `when`.
 
@@ -248,8 +246,6 @@ class Scheduler(threading.Thread):
         else:
             self._enqueue_foreign(Handle(self._push_timer, (handle,)), "call_at")
         return handle
-
-    call_at_thread_safe = call_at
 
     def call_after(self, delay: float, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> TimerHandle:
         """Run `callback(*args)` on the loop thread after `delay` seconds; works from any thread.
@@ -277,8 +273,6 @@ class Scheduler(threading.Thread):
             self._enqueue_foreign(Handle(self._push_timer, (handle,)), "call_after")
         return handle
 
-    call_after_thread_safe = call_after
-
     def _add_timer(self, entry: TimerEntry) -> None:
         """Put a timer entry into the heap (from any thread)."""
         if self._loop_thread_id == get_ident():
@@ -294,9 +288,6 @@ class Scheduler(threading.Thread):
                 self._timer_latest = handle.when
 
     # ---- futures and tasks --------------------------------------------------------------------
-
-    # The function itself, not a method calling it: one Python call per future instead of two.
-    create_future = new_future
 
     def create_task(self, coroutine: Coroutine[Any, Any, T]) -> Task[T]:
         """Schedule `coroutine` as a task; its first step runs in the next ready cycle.
@@ -335,8 +326,6 @@ class Scheduler(threading.Thread):
             self._ready.append(task)
         self._reactor.wakeup()
 
-    create_task_thread_safe = create_task
-
     def ensure_future(self, awaitable: Awaitable[T]) -> Future[T]:
         """Return a future for `awaitable`: a future of this loop as it is, anything else as a task.
 
@@ -362,6 +351,22 @@ class Scheduler(threading.Thread):
             return self.create_task(await_any(awaitable))
         raise TypeError(f"expected a coroutine, a future or an awaitable, got {awaitable!r}")
 
+    # The thread-safe names are the methods themselves (which work from any thread); `create_future` is
+    # the function itself, not a method calling it: one Python call per future instead of two. The type
+    # checkers see them as methods: pyright binds neither an alias of a method generic in a
+    # `TypeVarTuple` nor a module function assigned in a class.
+    if TYPE_CHECKING:
+        def call_soon_thread_safe(self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle: ...
+        def call_at_thread_safe(self, when: float, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> TimerHandle: ...
+        def call_after_thread_safe(self, delay: float, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> TimerHandle: ...
+        def create_future(self) -> Future[T]: ...
+    else:
+        call_soon_thread_safe = call_soon
+        call_at_thread_safe = call_at
+        call_after_thread_safe = call_after
+        create_future = new_future
+
+    create_task_thread_safe = create_task
     ensure_future_thread_safe = ensure_future
 
     def add_close_callback(self, callback: Callable[[], object]) -> None:

@@ -225,18 +225,7 @@ class FutureWrapperAsync(_WrapperBase[T]):
 
     def _mirror(self) -> Future[T]:
         """Return a future of `self.loop` that completes like the wrapped one."""
-        source = self.future
-        mirror: Future[T] = self.loop.create_future()
-        if source.is_done():
-            copy_outcome(source, mirror)
-            return mirror
-
-        def forward(finished: Future[T]) -> None:
-            if not mirror.is_done():
-                mirror._loop.call_soon(copy_outcome, finished, mirror)
-
-        source._loop.call_soon(source.add_done_callback, forward)
-        return mirror
+        return self.future._mirror_on(self.loop)
 
     def __await__(self) -> Generator[Any, None, T]:
         return self._mirror().__await__()
