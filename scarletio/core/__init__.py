@@ -10,3 +10,15 @@ Everything else in scarletio builds on this folder; it imports nothing from the 
   `shutdown`, `virtual_time` and `states`;
 - `discovery`, `suspension`: finding the current loop, and `sleep` / `skip_ready_cycle` / `shield`.
 """
+
+from . import abc, exceptions, wrappers
+from .forward_names import bind_forward_names
+from .futures import Future
+from .handles import Handle, TimerEntry, TimerHandle
+from .tasks import Task
+
+# The names these modules import for the type checker only, bound now that every module of the folder
+# is loaded, so `typing.get_type_hints` resolves their annotations (see `forward_names`).
+bind_forward_names(abc, Future, Handle, TimerEntry, TimerHandle, Task)
+bind_forward_names(exceptions, Future)
+bind_forward_names(wrappers, Future)

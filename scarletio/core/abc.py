@@ -16,7 +16,7 @@ import enum
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Union, runtime_checkable
 
 from typing_extensions import TypeAlias, TypeVarTuple, Unpack
 
@@ -247,7 +247,7 @@ class HasFileno(Protocol):
         ...
 
 
-FileLike: TypeAlias = "int | HasFileno"
+FileLike: TypeAlias = Union[int, HasFileno]
 """What the descriptor-watching calls accept: a descriptor number or an object with `fileno()`."""
 
 

@@ -102,3 +102,10 @@ __all__ = (
     "socket_receive_into",
     "socket_send_all",
 )
+
+from ..core.forward_names import bind_forward_names
+from . import socket_transport
+
+# `socket_transport` names `Server` for the type checker only (servers import it at run time); bound
+# now that both are loaded, so `typing.get_type_hints` resolves it (see `scarletio.core.forward_names`).
+bind_forward_names(socket_transport, Server)

@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import socket
 import weakref
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
+
+from typing_extensions import TypeAlias
 
 from ..core.abc import EventLoop
 
-if TYPE_CHECKING:
-    from .resolve import AddressInfo
+__all__ = ("AddressInfo", "SocketProvider", "attach_provider", "detach_provider", "open_socket", "provider_of")
 
-__all__ = ("SocketProvider", "attach_provider", "detach_provider", "open_socket", "provider_of")
+AddressInfo: TypeAlias = tuple[
+    socket.AddressFamily,
+    socket.SocketKind,
+    int,
+    str,
+    "tuple[str, int] | tuple[str, int, int, int] | tuple[int, bytes]",
+]
+"""One `getaddrinfo` entry: `(family, type, protocol, canonical name, socket address)`."""
 
 
 class SocketProvider(Protocol):

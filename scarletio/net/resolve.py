@@ -11,21 +11,10 @@ from __future__ import annotations
 import errno
 import socket
 
-from typing_extensions import TypeAlias
-
 from ..core.abc import EventLoop
-from ._socket_factory import provider_of
+from ._socket_factory import AddressInfo, provider_of
 
 __all__ = ("AddressInfo", "get_address_info", "get_name_info", "ip_address_of", "is_ip_literal")
-
-AddressInfo: TypeAlias = tuple[
-    socket.AddressFamily,
-    socket.SocketKind,
-    int,
-    str,
-    "tuple[str, int] | tuple[str, int, int, int] | tuple[int, bytes]",
-]
-"""One `getaddrinfo` entry: `(family, type, protocol, canonical name, socket address)`."""
 
 _AI_NUMERICSERV = getattr(socket, "AI_NUMERICSERV", 0)
 

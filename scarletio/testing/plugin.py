@@ -29,7 +29,7 @@ import shlex
 from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -40,10 +40,8 @@ from ..loop.event_thread import EventThread
 from ..net.virtual import VirtualNetwork
 from . import _running_loop
 
-if TYPE_CHECKING:
-    from pluggy import Result
-
 __all__ = (
+    "HookOutcome",
     "pytest_addoption",
     "pytest_configure",
     "pytest_generate_tests",
@@ -274,8 +272,16 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
+class HookOutcome(Protocol):
+    """What a hook wrapper gets back from its `yield`: pluggy's `Result`, as far as the plugin uses it."""
+
+    def get_result(self) -> pytest.TestReport:
+        """Return the report the wrapped hook made."""
+        ...
+
+
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Result[pytest.TestReport], None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, HookOutcome, None]:
     """Add the seed and the command that reproduces a failure to the failed report."""
     outcome = yield
     report = outcome.get_result()

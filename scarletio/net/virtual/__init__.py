@@ -17,6 +17,9 @@ The pytest plugin's `scarletio_network` fixture gives each test a fresh network.
 
 from __future__ import annotations
 
+from ...core.forward_names import bind_forward_names
+from . import _links, names, sockets, streams
+from ._links import Channel
 from ._links import LinkConditions as LinkConditions
 from .network import VirtualHost as VirtualHost
 from .network import VirtualNetwork as VirtualNetwork
@@ -32,3 +35,11 @@ __all__ = (
     "VirtualSocket",
     "VirtualStreamSocket",
 )
+
+# The modules of this folder name the network and its hosts for the type checker only (the network
+# imports them at run time); bound now that all are loaded, so `typing.get_type_hints` resolves them
+# (see `scarletio.core.forward_names`).
+bind_forward_names(_links, VirtualHost, VirtualNetwork)
+bind_forward_names(names, VirtualNetwork)
+bind_forward_names(sockets, VirtualHost, VirtualNetwork)
+bind_forward_names(streams, Channel, VirtualHost)

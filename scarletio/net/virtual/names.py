@@ -11,8 +11,9 @@ import ipaddress
 import socket
 from typing import TYPE_CHECKING
 
+from .._socket_factory import AddressInfo
+
 if TYPE_CHECKING:
-    from ..resolve import AddressInfo
     from .network import VirtualNetwork
 
 __all__ = ("name_info", "resolve")

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
-from typing import TYPE_CHECKING, Any, TypeVar, final
+from typing import Any, TypeVar, final
 
 from typing_extensions import TypeAlias, TypeVarTuple, Unpack
 
@@ -33,14 +33,11 @@ from ...backends.virtual import VirtualClock, VirtualReactor
 from ...core.abc import EventLoop
 from ...core.scheduler import Scheduler
 from ...core.tasks import Task
-from .._socket_factory import SocketProvider, attach_provider, detach_provider
+from .._socket_factory import AddressInfo, SocketProvider, attach_provider, detach_provider
 from ._links import Channel, Link, LinkConditions
 from .names import name_info, resolve
 from .sockets import VirtualDatagramSocket, VirtualSocket
 from .streams import VirtualStreamSocket
-
-if TYPE_CHECKING:
-    from ..resolve import AddressInfo
 
 __all__ = ("HostGroup", "VirtualHost", "VirtualNetwork")
 

@@ -1,0 +1,130 @@
+"""`typing.get_type_hints` resolves every public annotation of the package at run time.
+
+Runtime type users (validation, dependency injection, documentation tools) evaluate annotations; a
+name imported only for the type checker (`if TYPE_CHECKING:`) would make that fail. Each folder binds
+the names its modules import that way once all of its modules are loaded, and these tests walk the
+whole public surface: every public module's public functions and classes, and each class's public
+methods, properties and annotated attributes.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+import types
+import typing
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import scarletio
+import scarletio.net.virtual
+import scarletio.testing.plugin
+
+PACKAGE = Path(scarletio.__file__).resolve().parent
+SPECIAL_METHODS = {
+    "__init__", "__new__", "__call__", "__await__", "__aiter__", "__anext__", "__aenter__", "__aexit__",
+    "__enter__", "__exit__", "__iter__", "__next__", "__getitem__", "__len__", "__contains__",
+}  # fmt: skip
+
+
+def public_modules() -> list[str]:
+    names = ["scarletio"]
+    for info in pkgutil.walk_packages([str(PACKAGE)], prefix="scarletio."):
+        if not any(part.startswith("_") for part in info.name.split(".")[1:]) or info.name.endswith("__init__"):
+            names.append(info.name)
+    return sorted(set(names) - {"scarletio.__main__"})
+
+
+def public_names(module: types.ModuleType) -> list[str]:
+    exported = getattr(module, "__all__", None)
+    if exported is not None:
+        return list(exported)
+    return [
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and getattr(value, "__module__", None) == module.__name__
+    ]
+
+
+def annotated_callables(owner: type) -> Iterator[tuple[str, Callable[..., object]]]:
+    """Yield the public functions a class defines: methods, static and class methods, property getters."""
+    for name, member in vars(owner).items():
+        if name.startswith("_") and name not in SPECIAL_METHODS:
+            continue
+        if isinstance(member, (staticmethod, classmethod)):
+            member = member.__func__
+        if isinstance(member, property):
+            if member.fget is not None:
+                yield f"{name}.fget", member.fget
+            continue
+        if inspect.isfunction(member):
+            yield name, member
+
+
+def surface() -> Iterator[tuple[str, object]]:
+    seen: set[int] = set()
+    for module_name in public_modules():
+        module = importlib.import_module(module_name)
+        for name in public_names(module):
+            value = getattr(module, name)
+            if id(value) in seen or not (inspect.isclass(value) or inspect.isfunction(value)):
+                continue
+            seen.add(id(value))
+            yield f"{module_name}.{name}", value
+            if inspect.isclass(value):
+                for member_name, member in annotated_callables(value):
+                    if id(member) not in seen:
+                        seen.add(id(member))
+                        yield f"{module_name}.{name}.{member_name}", member
+
+
+SURFACE = list(surface())
+
+
+@pytest.mark.parametrize(("name", "value"), SURFACE, ids=[name for name, _ in SURFACE])
+def test_get_type_hints_resolves_every_public_annotation(name: str, value: object) -> None:
+    typing.get_type_hints(value)
+
+
+def test_the_surface_walked_is_the_whole_package() -> None:
+    walked = {id(value) for _, value in SURFACE}
+    assert len(SURFACE) > 500, len(SURFACE)
+    for expected in (
+        scarletio.get_event_loop,
+        scarletio.get_or_create_event_loop,
+        scarletio.Future.sync_wrap,
+        scarletio.EventThread.create_connection_to,
+        scarletio.EventLoop.call_soon,
+        scarletio.net.virtual.VirtualHost.use,
+        scarletio.testing.plugin.pytest_runtest_makereport,
+    ):
+        assert id(expected) in walked, expected
+
+
+def type_checking_imports(path: Path) -> Iterator[tuple[str, int, str]]:
+    """Yield (module imported from, its relative level, name) for each name imported under `if TYPE_CHECKING:`."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for statement in node.body:
+                if isinstance(statement, ast.ImportFrom):
+                    for alias in statement.names:
+                        yield statement.module or "", statement.level, alias.asname or alias.name
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_every_name_imported_for_the_type_checker_only_is_bound_at_run_time(path: Path) -> None:
+    relative = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = relative.parts[:-1] if relative.name == "__init__" else relative.parts
+    module = importlib.import_module(".".join(parts))
+    package = ".".join(relative.parts[:-1])
+    for source, level, name in type_checking_imports(path):
+        origin = importlib.import_module("." * level + source, package) if level else importlib.import_module(source)
+        assert vars(module).get(name) is getattr(origin, name), (
+            f"{module.__name__} imports {name} for the type checker only and does not bind it at run time; "
+            "bind it in the folder's __init__ with bind_forward_names"
+        )
