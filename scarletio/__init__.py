@@ -26,6 +26,7 @@ from .core.suspension import sleep as sleep
 from .core.tasks import Task as Task
 from .core.wrappers import FutureWrapperAsync as FutureWrapperAsync
 from .core.wrappers import FutureWrapperSync as FutureWrapperSync
+from .backends import BackendName as BackendName
 from .backends import available_backends as available_backends
 from .backends import get_backend as get_backend
 from .net import AddressInfo as AddressInfo
@@ -103,6 +104,7 @@ __all__ = (
     "AsyncProcess",
     "AsyncQueue",
     "Backend",
+    "BackendName",
     "BytesLike",
     "CancelledError",
     "Clock",

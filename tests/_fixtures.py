@@ -16,13 +16,13 @@ from typing import Any, TypeVar
 import pytest
 
 from scarletio.core.reporting import get_error_reporter, set_error_reporter
-from scarletio import EventThread
+from scarletio import BackendName, EventThread
 
 __all__ = ("BACKENDS", "Reports", "loop", "reports", "run")
 
 T = TypeVar("T")
 
-BACKENDS = ("epoll", "poll")
+BACKENDS: tuple[BackendName, ...] = ("epoll", "poll")
 """The real backends every scheduler test runs on."""
 
 Reports = list[tuple[str, BaseException | None]]

@@ -14,7 +14,7 @@ from types import FrameType
 import pytest
 
 from scarletio.core.abc import EventMask, Reactor
-from scarletio.backends import get_backend
+from scarletio.backends import BackendName, get_backend
 
 READ = EventMask.READ
 WRITE = EventMask.WRITE
@@ -25,7 +25,7 @@ SocketPair = tuple[socket.socket, socket.socket]
 
 @pytest.fixture(params=["epoll", "poll"])
 def reactor(request: pytest.FixtureRequest) -> Iterator[Reactor]:
-    name: str = request.param
+    name: BackendName = request.param
     reactor = get_backend(name).reactor_factory()
     try:
         yield reactor

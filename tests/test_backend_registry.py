@@ -12,7 +12,7 @@ import pytest
 
 import scarletio.backends as backends
 from scarletio.core.abc import Backend
-from scarletio.backends import available_backends, get_backend, resolve_backend
+from scarletio.backends import available_backends, get_backend, parse_backend_name, resolve_backend
 from scarletio.backends._clock import MonotonicClock
 from scarletio.backends._executor import ThreadExecutor
 
@@ -70,12 +70,20 @@ def test_get_backend_returns_the_same_object_each_time() -> None:
     assert get_backend("epoll").name == "epoll"
 
 
+def test_a_backend_name_read_as_text_is_checked_and_typed() -> None:
+    for name in ("epoll", "poll", "virtual"):
+        assert parse_backend_name(name) == name
+    assert get_backend(parse_backend_name("virtual")) is get_backend("virtual")
+
+
 def test_unknown_name_raises_value_error_listing_the_available_ones() -> None:
     message = rf"^backend 'kqeue' is not available; available: {available_pattern()}$"
     with pytest.raises(ValueError, match=message):
-        resolve_backend("kqeue")
+        resolve_backend("kqeue")  # type: ignore[arg-type]  # what an untyped caller may pass
     with pytest.raises(ValueError, match=message):
-        get_backend("kqeue")
+        get_backend("kqeue")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=message):
+        parse_backend_name("kqeue")
     assert re.fullmatch(r"epoll, poll(, .+)?", ", ".join(available_backends()))
 
 
@@ -89,10 +97,11 @@ def test_unknown_name_from_the_environment_says_where_it_came_from(monkeypatch: 
 def test_backend_whose_module_does_not_import_is_unavailable(
     monkeypatch: pytest.MonkeyPatch, fresh_probes: None
 ) -> None:
-    monkeypatch.setitem(backends._MODULES, "ghost", "scarletio.backends._no_such_module")
+    modules: dict[str, str] = backends._MODULES  # type: ignore[assignment]  # a name that is no BackendName
+    monkeypatch.setitem(modules, "ghost", "scarletio.backends._no_such_module")
     assert "ghost" not in available_backends()
     with pytest.raises(ValueError, match=r"^backend 'ghost' is not available; available: epoll, poll"):
-        get_backend("ghost")
+        get_backend("ghost")  # type: ignore[arg-type]  # the name it registers is no BackendName
 
 
 def test_default_falls_back_to_poll_where_epoll_does_not_work(

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from _fixtures import BACKENDS, Reports, loop, reports, run  # noqa: F401 - fixtures are used by name
 
-from scarletio import Backend, CancelledError, EventMask, Reactor, available_backends, get_backend, get_event_loop
+from scarletio import Backend, BackendName, CancelledError, EventMask, Reactor, available_backends, get_backend, get_event_loop
 from scarletio import EventThread
 from scarletio.core.futures import Future
 from scarletio.core.suspension import skip_poll_cycle, skip_ready_cycle, sleep
@@ -115,7 +115,7 @@ def test_first_scheduling_call_starts_the_thread(loop: EventThread, starter: Cal
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_start_later_false_starts_the_thread_at_once(backend: str) -> None:
+def test_start_later_false_starts_the_thread_at_once(backend: BackendName) -> None:
     loop = EventThread(backend, start_later=False)
     try:
         assert loop.is_alive()
@@ -130,7 +130,7 @@ def test_loop_thread_is_named_thread_n_and_not_daemon_by_default(loop: EventThre
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_name_and_daemon_arguments_are_used(backend: str) -> None:
+def test_name_and_daemon_arguments_are_used(backend: BackendName) -> None:
     loop = EventThread(backend, daemon=True, name="worker-loop")
     try:
         assert loop.name == "worker-loop"
@@ -195,7 +195,7 @@ def test_get_tasks_lists_them_in_creation_order(loop: EventThread) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_backend_is_chosen_by_name(backend: str) -> None:
+def test_backend_is_chosen_by_name(backend: BackendName) -> None:
     loop = EventThread(backend)
     try:
         assert loop.backend.name == backend
@@ -225,7 +225,7 @@ def test_explicit_backend_wins_over_environment_variable(monkeypatch: pytest.Mon
 def test_unknown_backend_name_raises_value_error_listing_the_available_ones() -> None:
     available = re.escape(", ".join(available_backends()))
     with pytest.raises(ValueError, match=rf"^backend 'kqueue' is not available; available: {available}$"):
-        EventThread("kqueue")
+        EventThread("kqueue")  # type: ignore[arg-type]  # what an untyped caller may pass
 
 
 def test_unknown_backend_in_environment_raises_value_error_naming_the_variable(
@@ -496,7 +496,7 @@ def test_stop_shuts_the_executor_threads_down(loop: EventThread) -> None:
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_stop_closes_the_reactor_and_releases_its_file_descriptors(backend: str) -> None:
+def test_stop_closes_the_reactor_and_releases_its_file_descriptors(backend: BackendName) -> None:
     def open_descriptors() -> int:
         return len(os.listdir("/proc/self/fd"))
 
@@ -780,7 +780,7 @@ class HesitantReactor(Reactor):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_run_of_a_coroutine_that_stops_the_loop_returns_its_result(backend: str) -> None:
+def test_run_of_a_coroutine_that_stops_the_loop_returns_its_result(backend: BackendName) -> None:
     # The task may finish, and stop the loop, right after `run` queued it: `run` must not need the
     # loop's help afterwards to learn the outcome.
     real = get_backend(backend)

@@ -979,7 +979,7 @@ def test_collecting_a_failed_future_after_its_loop_stopped_reports_nothing(loop:
 def test_reporting_unretrieved_exceptions_is_safe_while_another_thread_fails_futures(loop: EventThread) -> None:
     # Every loop records its failed futures in one registry; the stopping loop copies it while other
     # threads keep adding to it. A tiny switch interval makes the threads interleave inside the copy.
-    other = EventThread(loop.backend.name)  # never started: any thread may complete its futures
+    other = EventThread(loop.backend)  # never started: any thread may complete its futures
     kept: list[Future[int]] = []
     for index in range(2000):
         future: Future[int] = Future(loop)

@@ -765,7 +765,7 @@ def test_yielding_an_arbitrary_object_throws_runtime_error_into_the_coroutine(lo
 
 
 def test_awaiting_a_future_of_another_loop_throws_runtime_error_into_the_coroutine(loop: EventThread) -> None:
-    other = EventThread(loop.backend.name)
+    other = EventThread(loop.backend)
     try:
         foreign: Future[int] = other.create_future()
 

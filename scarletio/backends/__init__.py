@@ -14,14 +14,20 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+from typing import Literal
+
+from typing_extensions import TypeAlias
 
 from ..core.abc import Backend
 
-__all__ = ("Backend", "available_backends", "get_backend", "resolve_backend")
+__all__ = ("Backend", "BackendName", "available_backends", "get_backend", "parse_backend_name", "resolve_backend")
+
+BackendName: TypeAlias = Literal["epoll", "poll", "virtual"]
+"""The name of a backend scarletio ships (whether it works here is another matter: `available_backends`)."""
 
 # Every known backend and the module that defines its `BACKEND`, in order of preference.
-# Adding a backend is one line here.
-_MODULES: dict[str, str] = {
+# Adding a backend is one line here, and its name in `BackendName`.
+_MODULES: dict[BackendName, str] = {
     "epoll": "scarletio.backends.epoll",
     "poll": "scarletio.backends.poll",
     "virtual": "scarletio.backends.virtual",
@@ -38,7 +44,7 @@ _probe_lock = threading.Lock()
 
 
 def _probe(name: str) -> Backend | None:
-    module_name = _MODULES.get(name)
+    module_name = next((module for known, module in _MODULES.items() if known == name), None)  # any text
     if module_name is None:
         return None
     with _probe_lock:
@@ -70,7 +76,7 @@ def _lookup(name: str) -> Backend | None:
         return _probe(name)
 
 
-def available_backends() -> tuple[str, ...]:
+def available_backends() -> tuple[BackendName, ...]:
     """Return the names of the backends that work here, in order of preference.
 
     Returns:
@@ -83,7 +89,25 @@ def _not_available(name: str, origin: str) -> ValueError:
     return ValueError(f"backend {name!r}{origin} is not available; available: {', '.join(available_backends())}")
 
 
-def get_backend(name: str) -> Backend:
+def parse_backend_name(name: str) -> BackendName:
+    """Return `name` as a `BackendName`: for names read as text (a command line, a configuration file).
+
+    Args:
+        name: The text.
+
+    Returns:
+        The same name, typed.
+
+    Raises:
+        ValueError: If no backend has this name (the same error `get_backend` raises).
+    """
+    for known in _MODULES:
+        if known == name:
+            return known
+    raise _not_available(name, "")
+
+
+def get_backend(name: BackendName) -> Backend:
     """Return the backend registered under a name.
 
     Args:
@@ -101,7 +125,7 @@ def get_backend(name: str) -> Backend:
     return backend
 
 
-def resolve_backend(backend: Backend | str | None = None) -> Backend:
+def resolve_backend(backend: Backend | BackendName | None = None) -> Backend:
     """Choose the backend for a new loop.
 
     Args:

@@ -7,7 +7,7 @@ goes backwards and is unaffected by changes of the wall clock.
 from __future__ import annotations
 
 import time
-from typing import final
+from typing import TYPE_CHECKING, final
 
 from ..core.abc import Clock
 
@@ -29,4 +29,11 @@ class MonotonicClock(Clock):
         return self._resolution
 
     # The builtin itself, not a method calling it: the scheduler reads the clock for every timer.
-    now = staticmethod(time.monotonic)
+    if TYPE_CHECKING:
+
+        def now(self) -> float:
+            """Return `time.monotonic()`."""
+            ...
+
+    else:
+        now = staticmethod(time.monotonic)

@@ -97,8 +97,8 @@ class SelectorReactorBase(Reactor):
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         read, write, error = cls._READ_BITS, cls._WRITE_BITS, cls._ERROR_BITS
-        cls._INTEREST = (0, read, write, read | write)
-        cls._REPORTED_BITS = reported = read | write | error
+        cls._INTEREST = (0, read, write, read | write)  # pyright: ignore[reportConstantRedefinition]
+        cls._REPORTED_BITS = reported = read | write | error  # pyright: ignore[reportConstantRedefinition]
         table: list[EventMask] = []
         for raw in range(reported + 1):
             if raw & error:
@@ -110,7 +110,7 @@ class SelectorReactorBase(Reactor):
             if raw & write:
                 events |= EventMask.WRITE
             table.append(events)
-        cls._READY = tuple(table)
+        cls._READY = tuple(table)  # pyright: ignore[reportConstantRedefinition]
 
     def __init__(self, poller: _Poller) -> None:
         """Set up the descriptor table and the self-wakeup socket pair around a kernel object.

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ..backends import available_backends, resolve_backend
+from ..backends import available_backends, parse_backend_name, resolve_backend
 from .banner import render_banner
 from .execution import InputRunner, start_console_loop
 from .line_editing import default_history_path, enable_line_editing
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     backend_name: str | None = arguments.backend
     try:
-        backend = resolve_backend(backend_name)
+        backend = resolve_backend(None if backend_name is None else parse_backend_name(backend_name))
     except (ValueError, RuntimeError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2

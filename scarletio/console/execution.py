@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import CodeType
@@ -35,7 +35,7 @@ CANCEL_GRACE_SECONDS = 1.0
 
 
 @contextmanager
-def _sigint_held_back() -> Iterator[None]:
+def _sigint_held_back() -> Generator[None, None, None]:
     """Delay SIGINT in the calling thread until the block is left."""
     if sys.platform == "win32":
         yield

@@ -569,7 +569,7 @@ class Future(Generic[T]):
             pass
 
 
-_allocate = object.__new__
+_allocate: Callable[[type[Future[Any]]], Future[Any]] = object.__new__
 
 
 def new_future(loop: EventLoop) -> Future[T]:

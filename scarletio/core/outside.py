@@ -55,7 +55,7 @@ def run_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: floa
     else:
         # Subscribe before the task is queued: once queued, the loop may finish it, or stop (the
         # coroutine may call `stop()`), before a callback scheduled from here would get in.
-        coroutine = awaitable if isinstance(awaitable, Coroutine) else await_any(awaitable)
+        coroutine: Coroutine[Any, Any, T] = awaitable if isinstance(awaitable, Coroutine) else await_any(awaitable)  # pyright: ignore[reportUnknownVariableType]
         task = _new_task(loop, coroutine)
         task._subscribe_before_queued(finished.set)
         # On virtual time a deadlock fails this wait instead of hanging it; the wait is registered

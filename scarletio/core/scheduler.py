@@ -306,12 +306,13 @@ class Scheduler(threading.Thread):
         """
         if type(coroutine) is not CoroutineType:
             _check_coroutine(coroutine)
-        task = _new_task(self, coroutine)
+        # (pyright narrows `coroutine` by the `type()` test to a union with `CoroutineType[Unknown, ...]`.)
+        task = _new_task(self, coroutine)  # pyright: ignore[reportUnknownArgumentType]
         if self._loop_thread_id == get_ident():
             self._tasks[task] = None
             self._ready.append(task)
         else:
-            self._queue_foreign_task(task, coroutine, "create_task")
+            self._queue_foreign_task(task, coroutine, "create_task")  # pyright: ignore[reportUnknownArgumentType]
         return task
 
     def _queue_foreign_task(self, task: Task[Any], coroutine: Coroutine[Any, Any, object], what: str) -> None:
@@ -346,7 +347,7 @@ class Scheduler(threading.Thread):
                 )
             return awaitable
         if isinstance(awaitable, (Coroutine, GeneratorType)):
-            return self.create_task(awaitable)
+            return self.create_task(awaitable)  # pyright: ignore[reportUnknownArgumentType]
         if hasattr(awaitable, "__await__"):
             return self.create_task(await_any(awaitable))
         raise TypeError(f"expected a coroutine, a future or an awaitable, got {awaitable!r}")
@@ -501,7 +502,7 @@ class Scheduler(threading.Thread):
 
     if TYPE_CHECKING:
 
-        def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:  # type: ignore[override]
+        def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
             """Run `awaitable` on the loop and block the calling thread until it finishes.
 
             Args:

@@ -7,7 +7,6 @@ parts of its work (`timers`, `watching`, `outside`, `shutdown`) take the loop as
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any, Protocol

@@ -53,7 +53,7 @@ class SleepFuture(Future[None]):
     __slots__ = ("_owner", "when")
 
     def __init__(self, loop: EventLoop, when: float) -> None:
-        Future.__init__(self, loop)
+        Future.__init__(self, loop)  # pyright: ignore[reportUnknownMemberType]
         self.when = when
         self._owner: TimerOwner | None = loop
 
@@ -61,7 +61,7 @@ class SleepFuture(Future[None]):
     def _cancelled(self) -> bool:
         return bool(self._state & DONE)
 
-    def _run(self) -> None:  # the deadline came
+    def _run(self) -> None:  # pyright: ignore[reportUnusedFunction]  # the deadline came: the loop calls it
         owner = self._owner
         self._owner = None
         if not self._state & DONE:
@@ -77,11 +77,11 @@ class SleepFuture(Future[None]):
 
     def cancel(self) -> int:
         """Cancel the sleep (its heap entry goes dead); see `Future.cancel`."""
-        return self._count_dead_entry(Future.cancel(self))
+        return self._count_dead_entry(super().cancel())
 
     def cancel_with(self, exception: BaseException | type[BaseException]) -> int:
         """Cancel the sleep with `exception`; see `Future.cancel_with`."""
-        return self._count_dead_entry(Future.cancel_with(self, exception))
+        return self._count_dead_entry(super().cancel_with(exception))
 
 
 @types.coroutine

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from _thread import get_ident
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextvars import Context, copy_context
 from types import FrameType
 from typing import Any, Generic, NoReturn, TextIO, TypeVar
@@ -42,7 +42,7 @@ class Task(Future[T], Generic[T]):
     def __init__(self, loop: EventLoop, coroutine: Coroutine[Any, Any, T], token: object = None) -> None:
         if token is not _CONSTRUCTION_TOKEN:
             raise TypeError("tasks have no public constructor; use loop.create_task(coroutine)")
-        Future.__init__(self, loop)
+        Future.__init__(self, loop)  # pyright: ignore[reportUnknownMemberType]  # not super(): one lookup less per task
         self._coroutine = coroutine
         self._context: Context = copy_context()
         self._waited_future: Future[Any] | None = None
@@ -112,9 +112,9 @@ class Task(Future[T], Generic[T]):
                     if self._state and self._state & CANCELLING and result.cancel():
                         self._state &= ~CANCELLING
             else:
-                divert = getattr(result, "_scarletio_divert_", None)
+                divert = getattr(result, "_scarletio_divert_", None)  # pyright: ignore[reportUnknownArgumentType]
                 if divert is None:
-                    self._reject_yield(result)
+                    self._reject_yield(result)  # pyright: ignore[reportUnknownArgumentType]
                 else:  # the yielded object takes the coroutine over and queues the task again later
                     divert(self)
         finally:
@@ -296,14 +296,14 @@ class Task(Future[T], Generic[T]):
         print(self.format_stack(limit), file=sys.stderr if file is None else file)
 
     def __repr__(self) -> str:
-        text = Future.__repr__(self)
+        text = super().__repr__()
         return f"{text[:-1]}, coroutine = {self.qualname}>"
 
 
-_task_step = Task._step
+_task_step: Callable[[Task[Any]], None] = Task._step  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
 
 
-def _new_task(loop: EventLoop, coroutine: Coroutine[Any, Any, T]) -> Task[T]:
+def _new_task(loop: EventLoop, coroutine: Coroutine[Any, Any, T]) -> Task[T]:  # pyright: ignore[reportUnusedFunction]
     """Build a task for `loop`; the loop queues its first step."""
     return Task(loop, coroutine, _CONSTRUCTION_TOKEN)
 

@@ -220,7 +220,7 @@ class FutureWrapperAsync(_WrapperBase[T]):
     __slots__ = ("loop",)
 
     def __init__(self, future: Future[T], loop: EventLoop) -> None:
-        _WrapperBase.__init__(self, future)
+        super().__init__(future)
         self.loop = loop
 
     def _mirror(self) -> Future[T]:

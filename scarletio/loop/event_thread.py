@@ -11,7 +11,7 @@ the `EventLoop` protocol it satisfies, in the layers below it).
 
 from __future__ import annotations
 
-from ..backends import resolve_backend
+from ..backends import BackendName, resolve_backend
 from ..core.abc import Backend
 from ..core.scheduler import Scheduler
 from ..net import (
@@ -56,7 +56,7 @@ class EventThread(Scheduler):
 
     def __init__(
         self,
-        backend: Backend | str | None = None,
+        backend: Backend | BackendName | None = None,
         *,
         daemon: bool = False,
         name: str | None = None,

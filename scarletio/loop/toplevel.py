@@ -12,6 +12,7 @@ import threading
 from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
+from ..backends import BackendName
 from ..core.abc import Backend
 from ..core.discovery import find_loop, link, no_loop_error
 from ..core.futures import Future
@@ -50,7 +51,7 @@ def get_event_loop() -> EventThread:
 
 
 def get_or_create_event_loop(
-    backend: Backend | str | None = None,
+    backend: Backend | BackendName | None = None,
     *,
     daemon: bool = False,
     name: str | None = None,
@@ -74,7 +75,7 @@ def get_or_create_event_loop(
 
 
 def create_event_loop(
-    backend: Backend | str | None = None,
+    backend: Backend | BackendName | None = None,
     *,
     daemon: bool = False,
     name: str | None = None,
@@ -102,7 +103,7 @@ def set_event_loop(loop: EventThread) -> None:
     link(loop)
 
 
-def run(awaitable: Awaitable[T], timeout: float | None = None, *, backend: Backend | str | None = None) -> T:
+def run(awaitable: Awaitable[T], timeout: float | None = None, *, backend: Backend | BackendName | None = None) -> T:
     """Run `awaitable` to completion and return its result.
 
     An existing non-daemon loop is used and left running; otherwise a daemon loop named

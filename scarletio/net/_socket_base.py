@@ -31,7 +31,7 @@ class SocketTransportBase(WriteFlow):
 
     __slots__ = ("_buffer", "_closing", "_extra", "_fd", "_lost", "_loop", "_socket")
 
-    _protocol: _LosingProtocol
+    _protocol: _LosingProtocol  # pyright: ignore[reportIncompatibleVariableOverride]
     _loop: EventLoop
     _socket: socket.socket
     _fd: int

@@ -57,7 +57,7 @@ class DatagramSocketTransport(SocketTransportBase, DatagramTransport):
         self._loop = loop
         self._socket = sock
         self._fd = sock.fileno()
-        self._protocol = protocol
+        self._protocol = protocol  # pyright: ignore[reportIncompatibleVariableOverride]
         self._remote = remote_address
         self._buffer: deque[tuple[bytes, SocketAddress | None]] = deque()
         self._view = receive_buffer()

@@ -119,7 +119,7 @@ class ReadPipeTransport(_PipeTransportBase, ReadTransport):
 
     def __init__(self, loop: EventLoop, pipe: PipeFile, protocol: ReadPipeProtocol) -> None:
         self._init_pipe(loop, pipe)
-        self._protocol = protocol
+        self._protocol = protocol  # pyright: ignore[reportIncompatibleVariableOverride]
         self._reading = True
         self._view = receive_buffer()
 
@@ -204,7 +204,7 @@ class WritePipeTransport(QueueingWriter, _PipeTransportBase, WriteTransport):
     def __init__(self, loop: EventLoop, pipe: PipeFile, protocol: WritePipeProtocol) -> None:
         self._init_flow()
         self._init_pipe(loop, pipe)
-        self._protocol = protocol
+        self._protocol = protocol  # pyright: ignore[reportIncompatibleVariableOverride]
         self._buffer: deque[memoryview] = deque()
         self._send = functools.partial(os.write, self._fd)
         self._send_many = functools.partial(os.writev, self._fd)

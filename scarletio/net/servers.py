@@ -167,7 +167,7 @@ class Server:
             report_error(f"exception in {type(protocol).__name__}.connection_made; the connection is closed", error)
             transport._discard()
 
-    def _detach(self) -> None:
+    def _detach(self) -> None:  # pyright: ignore[reportUnusedFunction]
         """Called by a transport of this server once its connection ended."""
         self.active_count -= 1
         if self._closed and not self.active_count:

@@ -64,7 +64,7 @@ class SocketTransport(SocketTransportBase, QueueingWriter, StreamTransport):
         self._loop = loop
         self._socket = sock
         self._fd = sock.fileno()
-        self._protocol = protocol
+        self._protocol = protocol  # pyright: ignore[reportIncompatibleVariableOverride]
         self._server = server
         self._buffer: deque[memoryview] = deque()
         self._send = sock.send
@@ -86,13 +86,13 @@ class SocketTransport(SocketTransportBase, QueueingWriter, StreamTransport):
             "peername": _address_or_none(sock.getpeername),
         }
 
-    def _start(self) -> None:
+    def _start(self) -> None:  # pyright: ignore[reportUnusedFunction]
         """Call `connection_made` and start reading; an exception from the protocol propagates."""
         self._protocol.connection_made(self)
         if self._reading and not self._closing:
             self._loop.add_reader(self._fd, self._read_ready)
 
-    def _discard(self) -> None:
+    def _discard(self) -> None:  # pyright: ignore[reportUnusedFunction]
         """Close the socket of a connection whose `connection_made` failed (no `connection_lost`)."""
         self._closing = self._lost = True
         self._loop.remove_reader(self._fd)

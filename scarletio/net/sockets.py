@@ -57,7 +57,7 @@ class Readiness(Future[None]):
     __slots__ = ("_fd", "_handle", "_thread", "_writing")
 
     def __init__(self, loop: EventLoop, fd: int, writing: bool) -> None:
-        Future.__init__(self, loop)
+        Future.__init__(self, loop)  # pyright: ignore[reportUnknownMemberType]
         watchers = loop._writers if writing else loop._readers
         if fd in watchers:
             direction = "writer" if writing else "reader"
@@ -86,13 +86,13 @@ class Readiness(Future[None]):
 
     def cancel(self) -> int:
         """Cancel the wait and drop the registration at once; see `Future.cancel`."""
-        changed = Future.cancel(self)
+        changed = super().cancel()
         self._unwatch()
         return changed
 
     def cancel_with(self, exception: BaseException | type[BaseException]) -> int:
         """Cancel the wait with `exception` and drop the registration at once; see `Future.cancel_with`."""
-        changed = Future.cancel_with(self, exception)
+        changed = super().cancel_with(exception)
         self._unwatch()
         return changed
 

@@ -41,7 +41,7 @@ class _Enter:
 
     __slots__ = ()
 
-    def _scarletio_divert_(self, task: Task[Any]) -> None:
+    def _scarletio_divert_(self, task: Task[Any]) -> None:  # pyright: ignore[reportUnusedFunction]  # the task's step finds it by name
         # The task's step is still running (inside the task's context): hand over once it has ended.
         task._loop.call_soon(_start_driving, task)
 
@@ -88,7 +88,7 @@ def _drive(task: Task[Any]) -> None:
             continue
         if isinstance(yielded, Future) and yielded._loop is loop:
             task._waited_future = yielded
-            _wait_on_loop(loop, yielded)
+            _wait_on_loop(loop, yielded)  # pyright: ignore[reportUnknownArgumentType]
             task._waited_future = None
             continue
         error = RuntimeError(f"inside enter_executor() the task yielded {yielded!r}, which is not a scarletio Future")

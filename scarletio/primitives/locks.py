@@ -176,7 +176,7 @@ class ScarletLock(_HandOffSemaphore):
 
     def __init__(self, loop: EventThread, size: int = 1) -> None:
         if type(size) is not int:
-            if isinstance(size, bool) or not isinstance(size, int):
+            if isinstance(size, bool) or not isinstance(size, int):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
                 raise TypeError(
                     f"ScarletLock size must be an int, got {type(size).__name__} {size!r}; "
                     "pass a whole number of at least 1"

@@ -64,7 +64,7 @@ class AsyncQueue(Generic[T]):
         exception: BaseException | type[BaseException] | None = None,
     ) -> None:
         if max_length is not None:
-            if isinstance(max_length, bool) or not isinstance(max_length, int):
+            if isinstance(max_length, bool) or not isinstance(max_length, int):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
                 raise TypeError(
                     f"max_length must be an int or None, got {type(max_length).__name__} {max_length!r}; "
                     "pass a whole number of at least 1, or None for no limit"

@@ -51,7 +51,7 @@ class ScarletExecutor:
     __slots__ = ("_active", "_exception", "_given_loop", "_limit", "_loop", "_waiters")
 
     def __init__(self, limit: int = 10, *, loop: EventThread | None = None) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, int):
+        if isinstance(limit, bool) or not isinstance(limit, int):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
             raise TypeError(
                 f"ScarletExecutor limit must be an int, got {type(limit).__name__} {limit!r}; "
                 "pass a whole number of at least 1"

@@ -18,7 +18,7 @@ A group is used from its loop's thread. It is deliberately not awaitable and has
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Coroutine, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, Protocol
 
@@ -336,7 +336,7 @@ class TaskGroup(Generic[T]):
             member.cancel()
 
     @contextmanager
-    def cancel_on_exception(self) -> Iterator[Self]:
+    def cancel_on_exception(self) -> Generator[Self, None, None]:
         """Return a context manager giving the group, which cancels all members if its block raises.
 
         The exception propagates; leaving the block normally does nothing.
@@ -440,7 +440,7 @@ class TaskGroup(Generic[T]):
         Raises:
             TypeError: If `n` is not an `int`.
         """
-        if not isinstance(n, int):
+        if not isinstance(n, int):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
             raise TypeError(f"wait_first_n() needs an int count, got {n!r} of type {type(n).__name__}")
         waiter: Future[int] = self.loop.create_future()
         count = len(self.done)

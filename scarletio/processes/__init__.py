@@ -16,6 +16,9 @@ from .process import AsyncProcess as AsyncProcess
 from .process import ProcessFile as ProcessFile
 from .process import subprocess_exec as subprocess_exec
 from .process import subprocess_shell as subprocess_shell
+from .popen_options import ExecOptions as ExecOptions
+from .popen_options import PopenOptions as PopenOptions
+from .popen_options import ShellOptions as ShellOptions
 from .signals import add_signal_handler as add_signal_handler
 from .signals import remove_signal_handler as remove_signal_handler
 
@@ -24,7 +27,10 @@ __all__ = (
     "PIPE",
     "STDOUT",
     "AsyncProcess",
+    "ExecOptions",
+    "PopenOptions",
     "ProcessFile",
+    "ShellOptions",
     "SubprocessWriter",
     "add_signal_handler",
     "remove_signal_handler",

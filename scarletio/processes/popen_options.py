@@ -6,16 +6,57 @@ are refused, so one option never arrives under two names. Everything else Popen 
 `user`, `group`, `executable`, ...) passes through unchanged, except what cannot work here: text
 mode (the pipes carry bytes), buffering (the pipes are unbuffered) and a `shell=` that contradicts
 the function called. Every refusal happens before a child is started.
+
+`ExecOptions` and `ShellOptions` name, for the type checkers, every further keyword the two functions
+accept (`**popen_kw: Unpack[ExecOptions]`): a misspelt or refused keyword is a type error before it is
+a `ValueError` or `TypeError` at run time.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, Literal
 
-__all__ = ("EXTRA_INFO_NAMES", "check_extra", "popen_keywords")
+from typing_extensions import TypedDict
+
+__all__ = ("EXTRA_INFO_NAMES", "ExecOptions", "PopenOptions", "ShellOptions", "check_extra", "popen_keywords")
+
+
+class PopenOptions(TypedDict, total=False):
+    """The `subprocess.Popen` keywords both functions pass through unchanged, or accept as no-ops.
+
+    Text mode and buffering are accepted only with the values that leave the pipes binary and
+    unbuffered (what an `AsyncProcess` needs); Popen's own spellings of `preexecution_function`,
+    `creation_flags` and `startup_info` are not keywords at all.
+    """
+
+    executable: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None
+    user: str | int | None
+    group: str | int | None
+    extra_groups: Iterable[str | int] | None
+    umask: int
+    pipesize: int
+    process_group: int | None  # Python 3.11 or newer
+    text: Literal[False] | None
+    universal_newlines: Literal[False] | None
+    encoding: None
+    errors: None
+    bufsize: Literal[0]
+
+
+class ExecOptions(PopenOptions, total=False):
+    """The further keywords of `subprocess_exec`: `PopenOptions` and `shell=False`."""
+
+    shell: Literal[False]
+
+
+class ShellOptions(PopenOptions, total=False):
+    """The further keywords of `subprocess_shell`: `PopenOptions` and `shell=True`."""
+
+    shell: Literal[True]
+
 
 EXTRA_INFO_NAMES = ("pid", "popen", "stderr", "stdin", "stdout", "subprocess")
 """The names `AsyncProcess.get_extra_info` answers itself; an `extra` mapping cannot use them."""

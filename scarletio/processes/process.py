@@ -17,7 +17,9 @@ import os
 import signal
 import subprocess
 from collections.abc import Callable, Collection, Mapping
-from typing import IO, Any, TypeVar, final
+from typing import IO, Any, TypeVar, cast, final
+
+from typing_extensions import Unpack
 
 from ..core.abc import EventLoop
 from ..core.futures import Future
@@ -27,7 +29,7 @@ from ..net.stream_reading import ReadProtocolBase
 from ..core.tasks import Task
 from .child_watch import watch_child
 from .pipe_writer import SubprocessWriter
-from .popen_options import check_extra, popen_keywords
+from .popen_options import ExecOptions, ShellOptions, check_extra, popen_keywords
 
 __all__ = ("DEVNULL", "PIPE", "STDOUT", "AsyncProcess", "subprocess_exec", "subprocess_shell")
 
@@ -284,7 +286,11 @@ async def _start(
     extra: dict[str, object],
     keywords: dict[str, Any],
 ) -> AsyncProcess:
-    process = subprocess.Popen(arguments, stdin=stdin, stdout=stdout, stderr=stderr, shell=shell, bufsize=0, **keywords)
+    # Binary: `popen_keywords` took every text-mode keyword out (pyright reads `**keywords` as maybe text).
+    process = cast(
+        "subprocess.Popen[bytes]",
+        subprocess.Popen(arguments, stdin=stdin, stdout=stdout, stderr=stderr, shell=shell, bufsize=0, **keywords),
+    )
     wrapper = AsyncProcess(loop, process, extra)
     try:
         await wrapper._connect()
@@ -315,7 +321,7 @@ async def subprocess_exec(
     restore_signals: bool = True,
     start_new_session: bool = False,
     pass_fds: Collection[int] = (),
-    **popen_kw: object,
+    **popen_kw: Unpack[ExecOptions],
 ) -> AsyncProcess:
     """Start `program` with `args` as a child process driven by `loop`.
 
@@ -341,7 +347,8 @@ async def subprocess_exec(
             the child.
         start_new_session: Run the child in a new session (`setsid`).
         pass_fds: Descriptors the child inherits although `close_fds` is set.
-        **popen_kw: Further keywords for `subprocess.Popen` (`umask`, `user`, `executable`, ...).
+        **popen_kw: Further keywords for `subprocess.Popen`, as `ExecOptions` lists them (`umask`,
+            `user`, `executable`, ...).
 
     Returns:
         The process.
@@ -387,7 +394,7 @@ async def subprocess_shell(
     restore_signals: bool = True,
     start_new_session: bool = False,
     pass_fds: Collection[int] = (),
-    **popen_kw: object,
+    **popen_kw: Unpack[ShellOptions],
 ) -> AsyncProcess:
     """Run `command` through `/bin/sh -c` as a child process driven by `loop`.
 
@@ -413,7 +420,8 @@ async def subprocess_shell(
             the child.
         start_new_session: Run the child in a new session (`setsid`).
         pass_fds: Descriptors the child inherits although `close_fds` is set.
-        **popen_kw: Further keywords for `subprocess.Popen` (`umask`, `user`, `executable`, ...).
+        **popen_kw: Further keywords for `subprocess.Popen`, as `ShellOptions` lists them (`umask`,
+            `user`, `executable`, ...).
 
     Returns:
         The process.

@@ -11,7 +11,7 @@ pieces; this module does not import pytest.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -32,7 +32,7 @@ JOIN_SECONDS = 10.0
 
 
 @contextmanager
-def _running_loop(backend: Backend, *, name: str) -> Iterator[EventThread]:
+def _running_loop(backend: Backend, *, name: str) -> Generator[EventThread, None, None]:
     """Start a loop on `backend` for a `with` block; stop it and wait for its thread on exit.
 
     The loop is a daemon thread, so a loop that never ends cannot keep the process alive.
@@ -61,7 +61,7 @@ def _running_loop(backend: Backend, *, name: str) -> Iterator[EventThread]:
 
 
 @contextmanager
-def virtual_loop(seed: int = 0, *, perturb: bool = False, tracing: bool = False) -> Iterator[EventThread]:
+def virtual_loop(seed: int = 0, *, perturb: bool = False, tracing: bool = False) -> Generator[EventThread, None, None]:
     """Open a fresh, started loop on virtual time: `with virtual_loop(3) as loop: ...`.
 
     On exit the loop is stopped (its pending tasks are cancelled) and its thread joined.

@@ -29,12 +29,12 @@ import shlex
 from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import pytest
 
 from ..core.abc import Clock
-from ..backends import available_backends, get_backend
+from ..backends import BackendName, available_backends, get_backend, parse_backend_name
 from ..backends.virtual import virtual_backend
 from ..loop.event_thread import EventThread
 from ..net.virtual import VirtualNetwork
@@ -76,7 +76,7 @@ class Run:
         timeout: Real seconds the test may take, or `None` for no limit.
     """
 
-    backend: str
+    backend: BackendName
     seed: int
     perturb: bool
     timeout: float | None
@@ -164,13 +164,14 @@ def _runs(config: pytest.Config, marker: pytest.Mark | None) -> list[Run]:
         settings = _marker_settings(marker)
     except ValueError as error:
         pytest.fail(str(error), pytrace=False)
-    backend: str = settings.get("backend", config.getoption("scarletio_backend"))
-    seed: int = settings.get("seed", config.getoption("scarletio_seed"))
-    perturb: bool = settings.get("perturb", config.getoption("scarletio_perturb"))
-    explore: int | None = settings.get("explore", config.getoption("scarletio_explore"))
-    timeout = float(settings.get("timeout", config.getoption("scarletio_timeout"))) or None
+    # The options' types are the ones `pytest_addoption` declares (pytest types option values `Any`).
+    backend = cast(str, settings.get("backend", config.getoption("scarletio_backend")))
+    seed = cast(int, settings.get("seed", config.getoption("scarletio_seed")))
+    perturb = cast(bool, settings.get("perturb", config.getoption("scarletio_perturb")))
+    explore = cast("int | None", settings.get("explore", config.getoption("scarletio_explore")))
+    timeout = float(cast(float, settings.get("timeout", config.getoption("scarletio_timeout")))) or None
     runs: list[Run] = []
-    for name in available_backends() if backend == ALL else (backend,):
+    for name in available_backends() if backend == ALL else (parse_backend_name(backend),):
         if name == "virtual" and explore is not None:
             runs.extend(Run(name, seed + offset, True, timeout) for offset in range(explore))
         else:
@@ -228,7 +229,7 @@ def pytest_configure(config: pytest.Config) -> None:
     explore = config.getoption("scarletio_explore")
     if explore is not None and explore < 1:
         raise pytest.UsageError(f"--scarletio-explore: the number of seeds must be at least 1, got {explore!r}")
-    timeout = config.getoption("scarletio_timeout")
+    timeout = cast(float, config.getoption("scarletio_timeout"))
     if not timeout >= 0.0:
         raise pytest.UsageError(f"--scarletio-timeout: seconds must not be negative (0: no limit), got {timeout!r}")
 
@@ -266,7 +267,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         return None
     __tracebackhide__ = True
     run = pyfuncitem.stash.get(RUN_KEY, None)
-    timeout = run.timeout if run is not None else float(pyfuncitem.config.getoption("scarletio_timeout")) or None
+    timeout = run.timeout if run is not None else float(cast(float, pyfuncitem.config.getoption("scarletio_timeout"))) or None
     arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     loop.run(function(**arguments), timeout=timeout)
     return True

@@ -22,7 +22,7 @@ import ipaddress
 import random
 import socket
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Generator, Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
 from typing import Any, TypeVar, final
@@ -82,7 +82,7 @@ class VirtualHost:
         self._next_port = _FIRST_EPHEMERAL_PORT
 
     @contextmanager
-    def use(self) -> Iterator[VirtualHost]:
+    def use(self) -> Generator[VirtualHost, None, None]:
         """Create the sockets of the code in the `with` block (and of tasks it creates) on this host.
 
         Yields:

@@ -46,7 +46,7 @@ DATAGRAM_BUFFER_SIZE = 212992
 def _ip_port(address: object, what: str) -> tuple[str, int]:
     if (
         isinstance(address, tuple)
-        and len(address) == 2
+        and len(address) == 2  # pyright: ignore[reportUnknownArgumentType]
         and isinstance(address[0], str)
         and isinstance(address[1], int)
         and not isinstance(address[1], bool)
