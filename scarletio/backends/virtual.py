@@ -59,10 +59,10 @@ class VirtualClock(VirtualTime):
         livelock_iterations: int = DEFAULT_LIVELOCK_ITERATIONS,
     ) -> None:
         self._nanoseconds = EPOCH_NANOSECONDS
-        self.seed = seed
-        self.perturb = perturb
-        self.tracing = tracing
-        self.livelock_iterations = livelock_iterations
+        self.seed: int = seed
+        self.perturb: bool = perturb
+        self.tracing: bool = tracing
+        self.livelock_iterations: int = livelock_iterations
 
     @property
     def resolution(self) -> float:

@@ -96,8 +96,8 @@ class InputRunner:
     __slots__ = ("loop", "namespace")
 
     def __init__(self, loop: EventThread, namespace: dict[str, object]) -> None:
-        self.loop = loop
-        self.namespace = namespace
+        self.loop: EventThread = loop
+        self.namespace: dict[str, object] = namespace
 
     def run(self, code: CodeType) -> Outcome:
         """Run `code` as a task on the loop and wait until it is done or Ctrl-C is pressed.

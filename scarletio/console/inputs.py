@@ -65,7 +65,7 @@ class InputAssembler:
         # The compiler keeps its flags across calls (that is how it remembers `__future__` imports).
         self._compiler.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
         self._lines: list[str] = []
-        self.count = 0
+        self.count: int = 0
         """How many inputs were submitted; the number of the next one."""
 
     @property

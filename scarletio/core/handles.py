@@ -86,7 +86,7 @@ class TimerHandle(Handle):
         self._callback = callback
         self._args = args
         self._cancelled = False
-        self.when = when
+        self.when: float = when
         self._owner: TimerOwner | None = owner
 
     def _run(self) -> None:

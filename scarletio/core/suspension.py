@@ -54,7 +54,7 @@ class SleepFuture(Future[None]):
 
     def __init__(self, loop: EventLoop, when: float) -> None:
         Future.__init__(self, loop)  # pyright: ignore[reportUnknownMemberType]
-        self.when = when
+        self.when: float = when
         self._owner: TimerOwner | None = loop
 
     @property

@@ -88,10 +88,10 @@ class VirtualTimeDriver:
         reactor = loop._reactor
         # In-memory descriptors (the virtual network) never hold time back; real ones do.
         self._reactor = reactor if isinstance(reactor, VirtualDescriptors) else None
-        self.random = random.Random(clock.seed)
+        self.random: random.Random = random.Random(clock.seed)
         self.trace: list[tuple[str, float, str]] | None = [] if clock.tracing else None
         self.outside_waits: set[Future[Any]] = set()
-        self.blocked_jobs = 0
+        self.blocked_jobs: int = 0
         self._real_wait: tuple[float, float] | None = None
         self._last_instant = clock.now()
         self._iterations_at_instant = 0

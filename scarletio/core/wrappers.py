@@ -37,7 +37,7 @@ class _WrapperBase(Generic[T]):
     __slots__ = ("future",)
 
     def __init__(self, future: Future[T]) -> None:
-        self.future = future
+        self.future: Future[T] = future
 
     def _on_owner(self, function: Callable[[Unpack[Ts]], R], *args: Unpack[Ts]) -> R:
         """Call `function(*args)` on the future's loop thread and return its result here."""
@@ -221,7 +221,7 @@ class FutureWrapperAsync(_WrapperBase[T]):
 
     def __init__(self, future: Future[T], loop: EventLoop) -> None:
         super().__init__(future)
-        self.loop = loop
+        self.loop: EventLoop = loop
 
     def _mirror(self) -> Future[T]:
         """Return a future of `self.loop` that completes like the wrapped one."""

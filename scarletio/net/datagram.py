@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 from collections import deque
 from collections.abc import Callable
-from typing import TypeVar, final
+from typing import TYPE_CHECKING, TypeVar, final
 
 from ..core.reporting import report_error
 from ..core.abc import EventLoop
@@ -132,7 +132,13 @@ class DatagramSocketTransport(SocketTransportBase, DatagramTransport):
         self._buffer_size += size_of(data)
         self._maybe_pause()
 
-    sendto = send_to
+    if TYPE_CHECKING:
+
+        def sendto(self, data: BytesLike, address: SocketAddress | None = None, /) -> None:
+            """The same as `send_to` (asyncio's spelling)."""
+
+    else:
+        sendto = send_to
 
     def _write_ready(self) -> None:
         buffer = self._buffer

@@ -78,12 +78,12 @@ class Server:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._loop = loop
-        self.ssl_context = ssl_context
-        self.protocol_factory = protocol_factory
-        self.sockets = sockets
-        self.backlog = backlog
-        self.serving = False
-        self.active_count = 0
+        self.ssl_context: ssl.SSLContext | None = ssl_context
+        self.protocol_factory: Callable[[], StreamProtocol] = protocol_factory
+        self.sockets: list[socket.socket] = sockets
+        self.backlog: int = backlog
+        self.serving: bool = False
+        self.active_count: int = 0
         self._closed = False
         self._close_waiters: list[Future[None]] = []
         self._unix_path = unix_path  # (path, inode) of a socket file this server created

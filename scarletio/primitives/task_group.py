@@ -160,7 +160,7 @@ class TaskGroup(Generic[T]):
     __slots__ = ("_member_done", "done", "loop", "pending", "waiters")
 
     def __init__(self, loop: EventThread, futures: Iterable[Future[T]] | None = None) -> None:
-        self.loop = loop
+        self.loop: EventThread = loop
         self.done: set[Future[T]] = set()
         self.pending: set[Future[T]] = set()
         # Keys are waiters of different result types; each handler knows its own waiter's type.

@@ -106,8 +106,8 @@ class AsyncProcess:
         self._extra = extra
         self._exit: Future[int] = Future(loop)
         self._communication: Task[tuple[bytes, bytes]] | None = None
-        self.process = process
-        self.process_id = process.pid
+        self.process: subprocess.Popen[bytes] = process
+        self.process_id: int = process.pid
         self.return_code: int | None = None
         self.stdin: SubprocessWriter | None = None
         self.stdout: ReadProtocolBase | None = None

@@ -66,14 +66,14 @@ class Link:
 
     def __init__(self, network: VirtualNetwork, conditions: LinkConditions) -> None:
         self._network = network
-        self.free_at = 0
-        self.cut = False
+        self.free_at: int = 0
+        self.cut: bool = False
         self.held: list[Channel] = []
         self.set_conditions(conditions)
 
     def set_conditions(self, conditions: LinkConditions) -> None:
         """Use `conditions` for every packet sent from now on."""
-        self.conditions = conditions
+        self.conditions: LinkConditions = conditions
         self._latency = round(conditions.latency * 1e9)
         self._jitter = round(conditions.jitter * 1e9)
         self._bandwidth = conditions.bandwidth
@@ -118,13 +118,13 @@ class Channel:
 
     def __init__(self, network: VirtualNetwork, source: VirtualHost, target: VirtualHost) -> None:
         self._network = network
-        self.source = source
-        self.target = target
+        self.source: VirtualHost = source
+        self.target: VirtualHost = target
         self._link = network.link(source, target)
         # (arrival, size, action); arrival -1: not scheduled yet (the link was cut when it was sent)
         self._queue: deque[tuple[int, int, Callable[[], object]]] = deque()
         self._timer_at = -1
-        self.last = 0
+        self.last: int = 0
 
     def send(self, size: int, action: Callable[[], object]) -> None:
         """Queue a segment: `action` runs on arrival, after every segment sent before it."""

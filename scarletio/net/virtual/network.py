@@ -75,9 +75,9 @@ class VirtualHost:
     __slots__ = ("__weakref__", "_bound", "_next_port", "address", "name", "network")
 
     def __init__(self, network: VirtualNetwork, name: str, address: str) -> None:
-        self.network = network
-        self.name = name
-        self.address = address
+        self.network: VirtualNetwork = network
+        self.name: str = name
+        self.address: str = address
         self._bound: dict[tuple[int, int], list[VirtualSocket]] = {}
         self._next_port = _FIRST_EPHEMERAL_PORT
 
@@ -222,9 +222,9 @@ class VirtualNetwork(SocketProvider):
         self._scheduler = scheduler
         self._clock = clock
         self.reactor = reactor
-        self.random = random.Random(f"scarletio.net.virtual:{clock.seed}")
+        self.random: random.Random = random.Random(f"scarletio.net.virtual:{clock.seed}")
         self.buffer_size = buffer_size
-        self.dropped = 0
+        self.dropped: int = 0
         self._conditions = conditions if conditions is not None else LinkConditions()
         self._hosts: dict[str, VirtualHost] = {}
         self._by_address: dict[str, VirtualHost] = {}

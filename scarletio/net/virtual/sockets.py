@@ -77,7 +77,7 @@ class VirtualSocket(socket.socket):
         self._fd = self.network.reactor.allocate()
         self._timeout: float | None = None
         self._options: dict[tuple[int, int], int | bytes] = {}
-        self.local_ip = "0.0.0.0"
+        self.local_ip: str = "0.0.0.0"
         self._port = 0
         self._remote: tuple[str, int] | None = None
         self._error = 0
