@@ -13,6 +13,8 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import re
+import textwrap
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -51,8 +53,13 @@ def public_names(module: types.ModuleType) -> list[str]:
 
 
 def annotated_callables(owner: type) -> Iterator[tuple[str, Callable[..., object]]]:
-    """Yield the public functions a class defines: methods, static and class methods, property getters."""
-    for name, member in vars(owner).items():
+    """Yield the public functions of a class, inherited from scarletio's classes too: methods, static and
+    class methods, property getters."""
+    members: dict[str, object] = {}
+    for base in reversed(owner.__mro__):
+        if base.__module__.startswith("scarletio"):
+            members.update(vars(base))
+    for name, member in members.items():
         if name.startswith("_") and name not in SPECIAL_METHODS:
             continue
         if isinstance(member, (staticmethod, classmethod)):
@@ -85,6 +92,33 @@ def surface() -> Iterator[tuple[str, object]]:
 SURFACE = list(surface())
 
 
+def mentions_any(hint: object) -> bool:
+    """Return whether a resolved annotation is `Any` or has `Any` anywhere among its arguments."""
+    if hint is typing.Any:
+        return True
+    return any(
+        mentions_any(argument) if not isinstance(argument, list) else any(mentions_any(item) for item in argument)
+        for argument in typing.get_args(hint)
+    )
+
+
+def instance_attribute_annotations(owner: type) -> Iterator[tuple[str, str]]:
+    """Yield (name, annotation source) of each public `self.name: annotation = ...` in a class's methods."""
+    try:
+        source = textwrap.dedent(inspect.getsource(owner))
+    except (OSError, TypeError):
+        return
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Attribute)
+            and isinstance(node.target.value, ast.Name)
+            and node.target.value.id == "self"
+            and not node.target.attr.startswith("_")
+        ):
+            yield node.target.attr, ast.unparse(node.annotation)
+
+
 @pytest.mark.parametrize(("name", "value"), SURFACE, ids=[name for name, _ in SURFACE])
 def test_get_type_hints_resolves_every_public_annotation(name: str, value: object) -> None:
     typing.get_type_hints(value)
@@ -103,6 +137,22 @@ def test_the_surface_walked_is_the_whole_package() -> None:
         scarletio.testing.plugin.pytest_runtest_makereport,
     ):
         assert id(expected) in walked, expected
+
+
+def test_no_public_result_or_attribute_is_typed_any() -> None:
+    # `Coroutine[Any, Any, T]` as a parameter is the convention and may stay; results and attributes
+    # are what a user's code goes on with, where an `Any` silently switches the checks off.
+    found: list[str] = []
+    for name, value in SURFACE:
+        hints = typing.get_type_hints(value)
+        if inspect.isclass(value):
+            found.extend(f"{name}.{key}: {hint}" for key, hint in hints.items() if not key.startswith("_") and mentions_any(hint))
+            for attribute, annotation in instance_attribute_annotations(value):
+                if re.search(r"\bAny\b", annotation):
+                    found.append(f"{name}.{attribute}: {annotation}")
+        elif mentions_any(hints.get("return")):
+            found.append(f"{name} -> {hints['return']}")
+    assert not found, "\n".join(found)
 
 
 def type_checking_imports(path: Path) -> Iterator[tuple[str, int, str]]:

@@ -268,7 +268,7 @@ class EventLoop(Protocol):
     _timer_cancelled_count: int  # dead timer-heap entries, counted by the timers themselves
     _readers: dict[int, Handle]  # the watched descriptors, by direction
     _writers: dict[int, Handle]
-    current_task: Task[Any] | None
+    current_task: Task[object] | None
     backend: Backend
 
     def time(self) -> float:

@@ -36,7 +36,7 @@ class InvalidStateError(Exception):
             location: The name of the method that refused.
             message: A custom message; by default one is built from the future's state.
         """
-        self.future: Future[Any] = future
+        self.future: Future[object] = future
         self.location: str = location
         self._message = message
         Exception.__init__(self, future, location, message)

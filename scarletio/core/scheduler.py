@@ -110,7 +110,7 @@ class Scheduler(threading.Thread):
         self._loop_thread_id = 0
         self._state_lock = threading.Lock()
         self._booted = False
-        self.current_task: Task[Any] | None = None
+        self.current_task: Task[object] | None = None
         clock = self._clock
         self._virtual = VirtualTimeDriver(self, clock) if isinstance(clock, VirtualTime) else None
         if not start_later:
@@ -400,7 +400,7 @@ class Scheduler(threading.Thread):
             raise RuntimeError("no trace was recorded; use virtual_backend(tracing=True)")
         return virtual.chrome_trace()
 
-    def get_tasks(self) -> list[Task[Any]]:
+    def get_tasks(self) -> list[Task[object]]:
         """Return the tasks of this loop that have not finished, in the order they were created."""
         return list(self._tasks)
 

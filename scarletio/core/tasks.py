@@ -58,11 +58,11 @@ class Task(Future[T], Generic[T]):
         """The coroutine's qualified name."""
         return getattr(self._coroutine, "__qualname__", self.name)
 
-    def get_coroutine(self) -> Coroutine[Any, Any, T]:
+    def get_coroutine(self) -> Coroutine[object, None, T]:
         """Return the coroutine the task drives."""
         return self._coroutine
 
-    def get_waited_future(self) -> Future[Any] | None:
+    def get_waited_future(self) -> Future[object] | None:
         """Return the future the task is suspended on, if any."""
         return self._waited_future
 
@@ -77,7 +77,8 @@ class Task(Future[T], Generic[T]):
 
     def _step(self, error: BaseException | None = None) -> None:
         loop = self._loop
-        loop.current_task = self
+        # A task of any result type: only reading methods work on a task from outside, so `object` fits.
+        loop.current_task = self  # type: ignore[assignment]  # pyright: ignore[reportAttributeAccessIssue]
         self._waited_future = None
         try:
             if error is not None:

@@ -77,7 +77,7 @@ class VirtualTimeDriver:
         "_real_wait",
         "_step",
         "blocked_jobs",
-        "outside_waits",
+        "_outside_waits",
         "random",
         "trace",
     )
@@ -90,7 +90,7 @@ class VirtualTimeDriver:
         self._reactor = reactor if isinstance(reactor, VirtualDescriptors) else None
         self.random: random.Random = random.Random(clock.seed)
         self.trace: list[tuple[str, float, str]] | None = [] if clock.tracing else None
-        self.outside_waits: set[Future[Any]] = set()
+        self._outside_waits: set[Future[Any]] = set()
         self.blocked_jobs: int = 0
         self._real_wait: tuple[float, float] | None = None
         self._last_instant = clock.now()
@@ -216,7 +216,7 @@ class VirtualTimeDriver:
         return "\n".join(lines)
 
     def _deadlock(self, kind: type[DeadlockError], headline: str) -> None:
-        waits = [future for future in self.outside_waits if not future.is_done()]
+        waits = [future for future in self._outside_waits if not future.is_done()]
         if not waits:
             return
         tasks = self._loop._tasks

@@ -10,7 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 from _thread import get_ident
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack
 
@@ -143,7 +143,7 @@ class FutureWrapperSync(_WrapperBase[T]):
         release = finished.set
         virtual = getattr(loop, "_virtual", None)
         if virtual is not None:  # on virtual time, a deadlock fails this wait instead of hanging it
-            virtual.outside_waits.add(future)
+            virtual._outside_waits.add(future)
         loop.call_soon(future.add_done_callback, release)
         try:
             if finished.wait(timeout):
@@ -154,7 +154,7 @@ class FutureWrapperSync(_WrapperBase[T]):
             raise
         finally:
             if virtual is not None:
-                virtual.outside_waits.discard(future)
+                virtual._outside_waits.discard(future)
         if propagate_cancellation:
             cause = self._cancel_and_collect(finished)
             raise TimeoutError(f"waiting for {future!r} timed out after {timeout} seconds") from cause
@@ -227,7 +227,7 @@ class FutureWrapperAsync(_WrapperBase[T]):
         """Return a future of `self.loop` that completes like the wrapped one."""
         return self.future._mirror_on(self.loop)
 
-    def __await__(self) -> Generator[Any, None, T]:
+    def __await__(self) -> Generator[Future[T], None, T]:
         return self._mirror().__await__()
 
     async def wait(self, timeout: float | None = None, propagate_cancellation: bool = False) -> T:

@@ -140,6 +140,6 @@ def create_future(loop: EventThread | None = None) -> Future[T]:
     return Future(get_event_loop() if loop is None else loop)
 
 
-def get_current_task(loop: EventThread | None = None) -> Task[Any] | None:
+def get_current_task(loop: EventThread | None = None) -> Task[object] | None:
     """Return the task being stepped on `loop` (the current context's loop by default), if any."""
     return (get_event_loop() if loop is None else loop).current_task

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Generator
 from types import TracebackType
-from typing import Any, final
+from typing import final
 
 from ..loop.event_thread import EventThread
 from ..core.futures import Future
@@ -127,7 +127,7 @@ class _HandOffSemaphore:
         if self._holders:
             await _wait_on(self._loop, self._idle_waiters)
 
-    def __await__(self) -> Generator[Any, None, None]:
+    def __await__(self) -> Generator[object, None, None]:
         """Wait until nobody holds or waits for the lock (at once if nobody does)."""
         return self._wait_idle().__await__()
 
@@ -234,7 +234,7 @@ class Event:
         if not self._is_set:
             await _wait_on(self._loop, self._waiters)
 
-    def __await__(self) -> Generator[Any, None, None]:
+    def __await__(self) -> Generator[object, None, None]:
         """Wait until the event is set, like `wait()`."""
         return self.wait().__await__()
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator, Iterable
-from typing import Any, Generic, TypeVar, final
+from typing import Generic, TypeVar, final
 
 from typing_extensions import Self
 
@@ -247,7 +247,7 @@ class AsyncQueue(Generic[T]):
         if self._exception is not None or not self._hand_to_getter(element):
             self._put_back(element)
 
-    def __await__(self) -> Generator[Any, None, T]:
+    def __await__(self) -> Generator[object, None, T]:
         """Take the next element, like `result()`."""
         return self.result().__await__()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Awaitable
 from types import TracebackType
-from typing import Any, TypeVar, final
+from typing import Any, Literal, TypeVar, final
 
 from typing_extensions import Self
 
@@ -148,7 +148,7 @@ class ScarletExecutor:
         exception_type: type[BaseException] | None,
         exception: BaseException | None,
         traceback: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:
         """Wait for every member; re-raise the first member failure.
 
         If the block itself raised (other than the `CancelledError` that `add` raises after a member

@@ -20,19 +20,23 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Coroutine, Generator, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Generic, Protocol
+from typing import Any, Generic, Optional, Protocol, Union
 
-from typing_extensions import Self, TypeVar
+from typing_extensions import Self, TypeAlias, TypeVar
 
 from ..loop.event_thread import EventThread
 from ..core.exceptions import CancelledError
 from ..core.futures import RAISE, Future
 from ..core.tasks import Task
 
-__all__ = ("TaskGroup",)
+__all__ = ("TaskGroup", "Waiter")
 
-# An unannotated `TaskGroup(loop)` holds members of any result type.
-T = TypeVar("T", default=object)
+# No default: an unannotated `TaskGroup(loop)` is an error for the type checkers (name the members'
+# result type, `TaskGroup[int](loop)`, or pass the members, `TaskGroup(loop, tasks)`).
+T = TypeVar("T")
+
+Waiter: TypeAlias = Union[Future[Future[T]], Future[Optional[Future[T]]], Future[int], Future[None]]
+"""A waiter future of a `wait_*` method (or of `exhaust`), by what it resolves to."""
 
 
 def _failed(member: Future[Any], count_cancellation: bool) -> bool:
@@ -163,8 +167,8 @@ class TaskGroup(Generic[T]):
         self.loop: EventThread = loop
         self.done: set[Future[T]] = set()
         self.pending: set[Future[T]] = set()
-        # Keys are waiters of different result types; each handler knows its own waiter's type.
-        self.waiters: dict[Future[Any], _Handler[T]] = {}
+        # Each handler knows its own waiter's type.
+        self.waiters: dict[Waiter[T], _Handler[T]] = {}
         self._member_done = self._on_member_done  # bound once: every member gets it as callback
         if futures is not None:
             for future in futures:
@@ -201,11 +205,11 @@ class TaskGroup(Generic[T]):
         if not taken:
             self.done.add(member)
 
-    def _register(self, waiter: Future[Any], handler: _Handler[T]) -> None:
+    def _register(self, waiter: Waiter[T], handler: _Handler[T]) -> None:
         self.waiters[waiter] = handler
         waiter.add_done_callback(self._forget_waiter)
 
-    def _forget_waiter(self, waiter: Future[Any]) -> None:
+    def _forget_waiter(self, waiter: Waiter[T]) -> None:
         self.waiters.pop(waiter, None)
 
     # ---- members --------------------------------------------------------------------------------

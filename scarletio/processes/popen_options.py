@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any, Literal
+from typing import Literal
 
 from typing_extensions import TypedDict
 
@@ -102,7 +102,7 @@ def popen_keywords(
     start_new_session: bool,
     pass_fds: Collection[int],
     popen_kw: Mapping[str, object],
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Return the keywords for `subprocess.Popen` (without the arguments, the pipes and `shell`).
 
     Args:

@@ -284,12 +284,13 @@ async def _start(
     stdout: ProcessFile,
     stderr: ProcessFile,
     extra: dict[str, object],
-    keywords: dict[str, Any],
+    keywords: dict[str, object],
 ) -> AsyncProcess:
-    # Binary: `popen_keywords` took every text-mode keyword out (pyright reads `**keywords` as maybe text).
+    # Binary: `popen_keywords` took every text-mode keyword out, and checked the others' values.
+    options: dict[str, Any] = keywords
     process = cast(
         "subprocess.Popen[bytes]",
-        subprocess.Popen(arguments, stdin=stdin, stdout=stdout, stderr=stderr, shell=shell, bufsize=0, **keywords),
+        subprocess.Popen(arguments, stdin=stdin, stdout=stdout, stderr=stderr, shell=shell, bufsize=0, **options),
     )
     wrapper = AsyncProcess(loop, process, extra)
     try:

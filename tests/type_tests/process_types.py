@@ -1,8 +1,5 @@
-"""Type tests for `scarletio.processes`: checked by mypy, never run (no function here is a test).
-
-Wrong calls carry `# type: ignore[code]`; `warn_unused_ignores` (part of strict) fails the build if one
-of them starts to type-check.
-"""
+"""Type tests for `scarletio.processes`: checked by mypy and pyright, never run (no function here is a
+test; see `core_types` for how the wrong calls are pinned)."""
 
 from __future__ import annotations
 
@@ -13,7 +10,7 @@ from typing_extensions import assert_type
 
 from scarletio import EventThread
 from scarletio.net import ReadProtocolBase
-from scarletio.processes import DEVNULL, AsyncProcess, SubprocessWriter, subprocess_exec, subprocess_shell
+from scarletio.processes import DEVNULL, PIPE, AsyncProcess, SubprocessWriter, subprocess_exec, subprocess_shell
 
 
 def setup() -> None:
@@ -36,6 +33,11 @@ async def uses_processes(loop: EventThread) -> None:
         start_new_session=True,
         pass_fds=[3],
         umask=0o077,
+        user="nobody",
+        executable="/bin/true",
+        text=False,
+        bufsize=0,
+        shell=False,
     )
     assert_type(process, AsyncProcess)
     assert_type(process.get_extra_info("pid"), object)
@@ -51,8 +53,17 @@ async def uses_processes(loop: EventThread) -> None:
 
 
 async def wrong_calls(loop: EventThread) -> None:
-    await subprocess_exec(loop, "program", preexecution_function=1)  # type: ignore[arg-type]
-    await subprocess_exec(loop, "program", creation_flags="0")  # type: ignore[arg-type]
-    await subprocess_exec(loop, "program", extra={1: 2})  # type: ignore[dict-item]
-    await subprocess_shell(loop, ["echo", "x"])  # type: ignore[arg-type]
-    await subprocess_exec(loop, 1)  # type: ignore[arg-type]
+    await subprocess_exec(loop, "program", preexecution_function=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await subprocess_exec(loop, "program", creation_flags="0")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await subprocess_exec(loop, "program", extra={1: 2})  # type: ignore[dict-item]  # pyright: ignore[reportArgumentType]
+    await subprocess_shell(loop, ["echo", "x"])  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await subprocess_exec(loop, 1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await subprocess_exec(loop, "program", stdinn=PIPE)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    await subprocess_exec(loop, "program", text=True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await subprocess_exec(loop, "program", preexec_fn=setup)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    await subprocess_exec(loop, "program", bufsize=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await subprocess_exec(loop, "program", shell=True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await subprocess_shell(loop, "echo", shell=False)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await subprocess_shell(loop, "echo", encoding="utf-8")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await subprocess_shell(loop, "echo", creationflags=0)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    await subprocess_shell(loop, "echo", umask="077")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

@@ -1,4 +1,5 @@
-"""Type tests for task groups, synchronisation and the cross-thread wrappers: checked by mypy, never run."""
+"""Type tests for task groups, synchronisation and the cross-thread wrappers: checked by mypy and pyright,
+never run (see `core_types` for how the wrong calls are pinned)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ async def number() -> int:
     return 1
 
 
+async def text() -> str:
+    return ""
+
+
 async def uses_a_group(loop: EventThread) -> None:
     group: TaskGroup[int] = TaskGroup(loop)
     assert_type(group.create_task(number()), Task[int])
@@ -34,7 +39,12 @@ async def uses_a_group(loop: EventThread) -> None:
     assert_type(group.pop_done(), Future[int] | None)
     async for member in group.exhaust():
         assert_type(member, Future[int])
-    group.wait_first_n("2")  # type: ignore[arg-type]
+    group.wait_first_n("2")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    group.create_task(text())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    assert_type(group.loop, EventThread)
+    assert_type(TaskGroup(loop, [group.create_task(number())]), TaskGroup[int])
+    unannotated = TaskGroup(loop)  # type: ignore[var-annotated]  # pyright: ignore[reportUnknownVariableType]
+    del unannotated  # (used, for the unused-variable checks)
 
 
 async def uses_primitives(loop: EventThread) -> None:
@@ -42,7 +52,10 @@ async def uses_primitives(loop: EventThread) -> None:
     assert_type(queue.set_result("a"), int)
     assert_type(await queue, str)
     assert_type(await queue.set_result_wait("b"), int)
-    queue.set_result(1)  # type: ignore[arg-type]
+    queue.set_result(1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    unannotated = AsyncQueue(loop)  # type: ignore[var-annotated]  # pyright: ignore[reportUnknownVariableType]
+    del unannotated  # (used, for the unused-variable checks)
+    assert_type(await Lock(loop), None)
     async with Lock(loop):
         pass
     async with ScarletLock(loop, 2):
