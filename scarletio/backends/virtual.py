@@ -94,17 +94,16 @@ class VirtualClock(VirtualTime):
         self._nanoseconds += round(seconds * 1e9)
 
     def jump_to(self, deadline: float) -> None:
-        """Move the clock to `deadline` (rounded up to the nanosecond), unless it is already later.
+        """Move the clock to the whole nanosecond nearest `deadline`, unless it is already later.
+
+        A deadline computed in floating point (`loop.time() + delay`) lies within a fraction of a
+        nanosecond of the instant meant, on either side; the scheduler counts a timer as due once the
+        clock is within half a nanosecond of it, so the nearest nanosecond is both exact and enough.
 
         Args:
             deadline: An absolute reading in seconds.
         """
-        # The smallest whole nanosecond whose reading reaches `deadline`: `deadline * 1e9` may round
-        # either way, and a reading short of the deadline would never count a timer at it as due, while
-        # one a nanosecond late would make a deadline computed in whole nanoseconds inexact.
-        target = math.floor(deadline * 1e9) - 1
-        while target / 1e9 < deadline:
-            target += 1
+        target = round(deadline * 1e9)
         if target > self._nanoseconds:
             self._nanoseconds = target
 
