@@ -86,6 +86,15 @@ def test_in_flight_counts_running_and_queued_jobs_until_they_finish() -> None:
         executor.shutdown(wait=True)
 
 
+def test_the_finished_callback_runs_each_time_a_job_stops_counting(executor: ThreadExecutor) -> None:
+    counts: list[int] = []
+    executor.on_job_finished(lambda: counts.append(executor.in_flight))
+    for value in range(3):
+        assert executor.submit(pow, 2, value).result(timeout=5) == 2**value
+        assert wait_until(lambda: len(counts) == value + 1)
+    assert counts == [0, 0, 0]  # called after the count dropped, never before
+
+
 def test_job_still_counts_as_in_flight_inside_its_done_callback(executor: ThreadExecutor) -> None:
     # The loop's done-callback hands the result to the loop; the count must not drop before that.
     seen: list[int] = []

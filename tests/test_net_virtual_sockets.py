@@ -4,6 +4,8 @@ with the socket helpers (cancellation included)."""
 from __future__ import annotations
 
 import errno
+import os
+import select
 import socket
 
 import pytest
@@ -219,3 +221,50 @@ async def test_shutting_down_receiving_discards_data_without_holding_the_sender_
     assert await socket_receive(scarletio_loop, accepted, 10) == b""
     for sock in (client, accepted, listener):
         sock.close()
+
+
+def open_descriptors() -> set[int]:
+    """Return the process's open descriptors (not counting the one the listing itself used)."""
+    listed = {int(name) for name in os.listdir("/proc/self/fd")}
+    still_open = set()
+    for fd in listed:
+        try:
+            os.fstat(fd)
+        except OSError:
+            continue
+        still_open.add(fd)
+    return still_open
+
+
+async def test_select_on_a_virtual_socket_fileno_tells_whether_data_waits(
+    scarletio_loop: EventThread, scarletio_network: VirtualNetwork
+) -> None:
+    # What httpcore does before reusing an idle keep-alive connection: select() on its fileno().
+    scarletio_network.conditions = LinkConditions(latency=0.05)
+    listener, client, accepted = await pair(scarletio_loop, scarletio_network)
+    assert select.select([client.fileno()], [], [], 0)[0] == []
+    assert select.select([], [client.fileno()], [], 0)[1] == [client.fileno()]
+    await socket_send_all(scarletio_loop, accepted, b"news")
+    assert select.select([client.fileno()], [], [], 0)[0] == []  # still in flight
+    await sleep(0.05)
+    assert select.select([client.fileno()], [], [], 0)[0] == [client.fileno()]
+    assert await socket_receive(scarletio_loop, client, 10) == b"news"
+    assert select.select([client.fileno()], [], [], 0)[0] == []
+    accepted.close()  # the peer closes: end of file is readable too
+    await sleep(0.05)
+    assert select.select([client.fileno()], [], [], 0)[0] == [client.fileno()]
+    for sock in (client, listener):
+        sock.close()
+
+
+async def test_virtual_socket_descriptors_are_real_unique_and_closed_with_their_socket(
+    scarletio_loop: EventThread, scarletio_network: VirtualNetwork
+) -> None:
+    before = open_descriptors()
+    listener, client, accepted = await pair(scarletio_loop, scarletio_network)
+    numbers = {sock.fileno() for sock in (listener, client, accepted)}
+    assert len(numbers) == 3 and numbers <= open_descriptors() - before
+    for sock in (client, accepted, listener):
+        sock.close()
+    await sleep(0)  # let the transports-free helpers drop their registrations
+    assert open_descriptors() - before == set()

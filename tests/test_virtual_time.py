@@ -122,6 +122,19 @@ def test_an_executor_job_holds_virtual_time_still(loop: EventThread) -> None:
     assert at < 1.0, "virtual time jumped while the job ran"
 
 
+def test_a_finished_job_never_leaves_the_loop_asleep_before_its_next_timer(loop: EventThread) -> None:
+    # The job's result reaches the loop before the executor stops counting the job; a loop that got
+    # there first saw work in flight and waited: the executor must wake it when the count drops.
+    async def main() -> float:
+        await loop.run_in_executor(pow, 2, 10)
+        before = loop.time()
+        await sleep(0.3)
+        return loop.time() - before
+
+    for _ in range(2000):
+        assert round(loop.run(main(), timeout=30.0), 9) == 0.3
+
+
 def test_a_job_that_outlives_its_timeout_in_real_time_is_not_cut_off_by_a_jump(loop: EventThread) -> None:
     async def main() -> list[str]:
         events: list[str] = []
@@ -150,6 +163,30 @@ def test_awaiting_inside_enter_executor_lets_virtual_time_run(loop: EventThread)
     wall = time.monotonic()
     assert run_on(loop, main) == pytest.approx(100.0, abs=1e-6)
     assert time.monotonic() - wall < 1.0
+
+
+def test_a_deadline_between_two_nanoseconds_is_reached_while_a_real_socket_is_watched(loop: EventThread) -> None:
+    # While a real descriptor is watched, time flows at real speed up to the deadline; the last bit
+    # of the wait is less than a nanosecond, and the clock must still get there.
+    reader, writer = socket.socketpair()
+
+    async def main() -> tuple[float, float]:
+        loop.add_reader(reader, lambda: None)
+        try:
+            fired: Future[float] = loop.create_future()
+            deadline = 0.3002347584  # not a whole nanosecond, as time() + delay often is
+            loop.call_at(deadline, lambda: fired.set_result(loop.time()))
+            return deadline, await fired
+        finally:
+            loop.remove_reader(reader)
+
+    try:
+        deadline, fired_at = run_on(loop, main, timeout=30.0)
+    finally:
+        reader.close()
+        writer.close()
+    assert abs(fired_at - deadline) <= 0.5e-9
+    assert round(fired_at * 1e9) == round(deadline * 1e9)
 
 
 def test_a_real_socket_peer_answering_from_a_thread_gets_no_false_timeout(loop: EventThread) -> None:

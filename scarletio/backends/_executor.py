@@ -126,6 +126,7 @@ class ThreadExecutor(Executor):
         # Workers that finished a job and have not been promised to a newer submission yet.
         self._idle = 0
         self._shut_down = False
+        self._finished_callback: Callable[[], object] | None = None
         jobs = self._jobs
         # Workers hold only this weak reference, so a forgotten executor is collected and its
         # workers are told to leave.
@@ -177,10 +178,21 @@ class ThreadExecutor(Executor):
         thread.start()
         self._threads.append(thread)
 
+    def on_job_finished(self, callback: Callable[[], object]) -> None:
+        """Call `callback()` each time a job stops counting in `in_flight` (see `Executor`).
+
+        Args:
+            callback: A thread-safe function; replaces an earlier one.
+        """
+        self._finished_callback = callback
+
     def _job_finished(self) -> None:
         with self._lock:
             self._in_flight -= 1
             self._idle += 1
+        callback = self._finished_callback
+        if callback is not None:
+            callback()
 
     def shutdown(self, wait: bool = True) -> None:
         """Refuse new jobs, cancel queued ones and stop the workers; idempotent.
@@ -210,6 +222,9 @@ class ThreadExecutor(Executor):
         if dropped:
             with self._lock:
                 self._in_flight -= len(dropped)
+            callback = self._finished_callback
+            if callback is not None:
+                callback()
         if wait:
             current = threading.current_thread()
             for thread in threads:

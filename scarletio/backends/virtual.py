@@ -14,13 +14,16 @@ When the clock may jump is the scheduler's decision (it alone knows whether anyt
 from __future__ import annotations
 
 import math
+import os
+import socket
+import sys
 from typing import final
 
 from ..core.abc import Backend, EventMask, VirtualDescriptors, VirtualTime
 from ._executor import ThreadExecutor
 from .poll import PollReactor
 
-__all__ = ("BACKEND", "VIRTUAL_FD_BASE", "VirtualClock", "VirtualReactor", "virtual_backend")
+__all__ = ("BACKEND", "VirtualClock", "VirtualReactor", "virtual_backend")
 
 _READ = EventMask.READ
 _WRITE = EventMask.WRITE
@@ -91,23 +94,71 @@ class VirtualClock(VirtualTime):
         self._nanoseconds += round(seconds * 1e9)
 
     def jump_to(self, deadline: float) -> None:
-        """Move the clock to `deadline` (rounded up to the nanosecond), unless it is already later.
+        """Move the clock to the whole nanosecond nearest `deadline`, unless it is already later.
+
+        A deadline computed in floating point (`loop.time() + delay`) lies within a fraction of a
+        nanosecond of the instant meant, on either side; the scheduler counts a timer as due once the
+        clock is within half a nanosecond of it, so the nearest nanosecond is both exact and enough.
 
         Args:
             deadline: An absolute reading in seconds.
         """
-        # The smallest whole nanosecond whose reading reaches `deadline`: `deadline * 1e9` may round
-        # either way, and a reading short of the deadline would never count a timer at it as due, while
-        # one a nanosecond late would make a deadline computed in whole nanoseconds inexact.
-        target = math.floor(deadline * 1e9) - 1
-        while target / 1e9 < deadline:
-            target += 1
+        target = round(deadline * 1e9)
         if target > self._nanoseconds:
             self._nanoseconds = target
 
 
-VIRTUAL_FD_BASE = 1 << 30
-"""The first descriptor number of an in-memory socket; the kernel never hands out numbers this high."""
+class _Mirror:
+    """A real descriptor that does nothing but be readable exactly when an in-memory socket is.
+
+    Code outside the loop may look at a socket's `fileno()` with `select` or `poll` (httpcore does,
+    to see whether an idle keep-alive connection was closed by its peer), so an in-memory socket's
+    number must be a real descriptor whose readiness tells the truth. On Linux it is an eventfd
+    (readable while its counter is above zero); elsewhere one end of a socket pair (readable while a
+    byte waits in it). Both are always writable: only readability is mirrored.
+    """
+
+    __slots__ = ("_feeder", "_visible", "fd")
+
+    def __init__(self) -> None:
+        self._feeder: socket.socket | None = None
+        self._visible: socket.socket | None = None
+        if sys.platform == "linux":
+            self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        else:
+            self._visible, self._feeder = socket.socketpair()
+            self._visible.setblocking(False)
+            self._feeder.setblocking(False)
+            self.fd = self._visible.fileno()
+
+    def set_readable(self, readable: bool) -> None:
+        """Make the descriptor readable or not."""
+        if sys.platform == "linux":
+            if readable:
+                os.eventfd_write(self.fd, 1)
+            else:
+                try:
+                    os.eventfd_read(self.fd)  # resets the counter to zero
+                except BlockingIOError:
+                    pass
+        elif readable:
+            assert self._feeder is not None
+            self._feeder.send(b"\0")
+        else:
+            assert self._visible is not None
+            try:
+                self._visible.recv(16)
+            except BlockingIOError:
+                pass
+
+    def close(self) -> None:
+        """Close the descriptor(s)."""
+        if sys.platform == "linux":
+            os.close(self.fd)
+        else:
+            assert self._visible is not None and self._feeder is not None
+            self._visible.close()
+            self._feeder.close()
 
 
 def _mark(fd: int, bits: int, reading: set[int], writing: set[int]) -> None:
@@ -129,19 +180,35 @@ class VirtualReactor(VirtualDescriptors):
     The scheduler asks `watched()` to decide how time may move: with no real descriptor registered
     nothing outside the process can make progress, so an idle loop may jump its clock.
 
-    In-memory descriptors are the numbers `allocate()` hands out (from `VIRTUAL_FD_BASE` up) to an
-    object that simulates a socket, such as the sockets of `scarletio.net.virtual`. Their owner tells
-    the reactor their readiness (`set_readiness`), level-triggered like poll(2): a descriptor stays
-    ready until its owner says otherwise. `poll` reports them together with the real ones, without
+    In-memory descriptors are the numbers `allocate()` hands out to an object that simulates a socket,
+    such as the sockets of `scarletio.net.virtual`. Each is a real but inert descriptor (see `_Mirror`)
+    whose readability follows the socket's, so the number is unique among the process's descriptors
+    and code that polls it sees the truth; the loop itself never asks the kernel about it. Their owner
+    tells the reactor their readiness (`set_readiness`), level-triggered like poll(2): a descriptor
+    stays ready until its owner says otherwise. `poll` reports them together with the real ones, in
+    the order they were allocated (descriptor numbers differ from process to process), without
     waiting when one is ready (`has_virtual_events`), and they never hold the virtual clock back.
     """
 
-    __slots__ = ("_inner", "_next_virtual", "_readable", "_reading", "_watched", "_writable", "_writing")
+    __slots__ = (
+        "_allocated",
+        "_inner",
+        "_mirrors",
+        "_readable",
+        "_reading",
+        "_released",
+        "_watched",
+        "_writable",
+        "_writing",
+    )
 
     def __init__(self) -> None:
         self._inner = PollReactor()
         self._watched = 0
-        self._next_virtual = VIRTUAL_FD_BASE
+        self._allocated = 0
+        # In-memory descriptor -> (its allocation number, its mirror).
+        self._mirrors: dict[int, tuple[int, _Mirror]] = {}
+        self._released: set[int] = set()  # closed by their socket, still registered by the loop
         self._readable: set[int] = set()
         self._writable: set[int] = set()
         self._reading: set[int] = set()
@@ -154,10 +221,11 @@ class VirtualReactor(VirtualDescriptors):
     # ---- in-memory descriptors -----------------------------------------------------------------
 
     def allocate(self) -> int:
-        """Return a fresh in-memory descriptor number (never reused while the reactor lives)."""
-        fd = self._next_virtual
-        self._next_virtual = fd + 1
-        return fd
+        """Return the descriptor of a new in-memory socket, not readable yet; `release` closes it."""
+        mirror = _Mirror()
+        self._allocated += 1
+        self._mirrors[mirror.fd] = (self._allocated, mirror)
+        return mirror.fd
 
     def set_readiness(self, fd: int, events: int) -> None:
         """Set what an in-memory descriptor is ready for now (0: nothing).
@@ -167,14 +235,39 @@ class VirtualReactor(VirtualDescriptors):
             events: Its readiness, `EventMask` bits (a plain int will do); it stays reported, while
                 registered, until changed.
         """
-        _mark(fd, events, self._readable, self._writable)
+        readable = self._readable
+        was_readable = fd in readable
+        _mark(fd, events, readable, self._writable)
+        if (fd in readable) != was_readable:
+            self._mirrors[fd][1].set_readable(not was_readable)
 
     def release(self, fd: int) -> None:
-        """Forget an in-memory descriptor that was closed (a registration left behind is dropped too)."""
+        """Close an in-memory descriptor whose socket was closed.
+
+        It is never reported again. While the loop still has it registered, its number stays taken
+        (the descriptor is closed when the loop unregisters it), so a later `unregister` cannot hit a
+        new descriptor that got the same number.
+        """
         self._readable.discard(fd)
         self._writable.discard(fd)
-        self._reading.discard(fd)
-        self._writing.discard(fd)
+        if fd in self._reading or fd in self._writing:
+            self._released.add(fd)
+        else:
+            self._close_mirror(fd)
+
+    def _close_mirror(self, fd: int) -> None:
+        self._released.discard(fd)
+        entry = self._mirrors.pop(fd, None)
+        if entry is not None:
+            entry[1].close()
+
+    def allocation_order(self, fd: int) -> int:
+        """Return how many in-memory descriptors were allocated before `fd`, plus one.
+
+        Descriptor numbers differ from process to process; this order does not, so whatever walks
+        in-memory descriptors deterministically sorts by it.
+        """
+        return self._mirrors[fd][0]
 
     def has_virtual_events(self) -> bool:
         """Return whether a registered in-memory descriptor is ready (then `poll` does not wait)."""
@@ -183,10 +276,12 @@ class VirtualReactor(VirtualDescriptors):
     def _virtual_events(self) -> list[tuple[int, EventMask]]:
         reading = self._readable & self._reading
         writing = self._writable & self._writing
+        order = self.allocation_order
         if not writing:
-            return [(fd, _READ) for fd in sorted(reading)]
+            return [(fd, _READ) for fd in sorted(reading, key=order)]
         return [
-            (fd, (_BOTH if fd in writing else _READ) if fd in reading else _WRITE) for fd in sorted(reading | writing)
+            (fd, (_BOTH if fd in writing else _READ) if fd in reading else _WRITE)
+            for fd in sorted(reading | writing, key=order)
         ]
 
     def _set_interest(self, fd: int, events: EventMask) -> None:
@@ -196,7 +291,7 @@ class VirtualReactor(VirtualDescriptors):
 
     def register(self, fd: int, events: EventMask) -> None:
         """Start watching a descriptor, real or in-memory (see `Reactor.register`)."""
-        if fd >= VIRTUAL_FD_BASE:
+        if fd in self._mirrors:
             self._set_interest(fd, events)
             return
         self._inner.register(fd, events)
@@ -204,16 +299,18 @@ class VirtualReactor(VirtualDescriptors):
 
     def modify(self, fd: int, events: EventMask) -> None:
         """Change what a registered descriptor is watched for (see `Reactor.modify`)."""
-        if fd >= VIRTUAL_FD_BASE:
+        if fd in self._mirrors:
             self._set_interest(fd, events)
             return
         self._inner.modify(fd, events)
 
     def unregister(self, fd: int) -> None:
         """Stop watching a descriptor (see `Reactor.unregister`)."""
-        if fd >= VIRTUAL_FD_BASE:
+        if fd in self._mirrors:
             self._reading.discard(fd)
             self._writing.discard(fd)
+            if fd in self._released:
+                self._close_mirror(fd)
             return
         self._inner.unregister(fd)
         self._watched -= 1
@@ -234,7 +331,9 @@ class VirtualReactor(VirtualDescriptors):
         self._inner.wakeup()
 
     def close(self) -> None:
-        """Release the reactor's descriptors; idempotent."""
+        """Release the reactor's descriptors, the in-memory ones included; idempotent."""
+        for fd in list(self._mirrors):
+            self._close_mirror(fd)
         self._inner.close()
 
 

@@ -162,7 +162,7 @@ class VirtualTime(Clock, Protocol):
         ...
 
     def jump_to(self, deadline: float) -> None:
-        """Move the clock to `deadline` unless it is already later."""
+        """Move the clock to `deadline` (to within half its resolution) unless it is already later."""
         ...
 
 
@@ -189,6 +189,19 @@ class Executor(Protocol):
     @property
     def in_flight(self) -> int:
         """How many submitted jobs have not finished yet (virtual time stands still while this is > 0)."""
+        ...
+
+    def on_job_finished(self, callback: Callable[[], object]) -> None:
+        """Call `callback()` each time a job stops counting in `in_flight`, right after it did.
+
+        The callback runs on whichever thread finished the job, so it must be thread-safe. A virtual
+        time loop sets it to its reactor's `wakeup`: a loop that found a job in flight and went to wait
+        for it is then always woken to see it gone, so the count and the wakeup are one step as the
+        loop sees them.
+
+        Args:
+            callback: A thread-safe function; replaces an earlier one.
+        """
         ...
 
     def submit(self, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> concurrent.futures.Future[T]:

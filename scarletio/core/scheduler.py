@@ -113,6 +113,10 @@ class Scheduler(threading.Thread):
         self.current_task: Task[object] | None = None
         clock = self._clock
         self._virtual = VirtualTimeDriver(self, clock) if isinstance(clock, VirtualTime) else None
+        # A timer is due once the clock is this close to its deadline. A virtual clock counts whole
+        # nanoseconds while deadlines are floats (`time() + delay`) a fraction of one off, so half its
+        # resolution; real clocks wait until the deadline itself.
+        self._due_slack = clock.resolution / 2 if self._virtual is not None else 0.0
         if not start_later:
             self._ensure_started()
 
@@ -411,6 +415,9 @@ class Scheduler(threading.Thread):
         executor = self._executor
         if executor is None:
             executor = self._executor = self.backend.executor_factory()
+            if self._virtual is not None:
+                # Time may stand still only while a job runs: the loop must hear when one ends.
+                executor.on_job_finished(self._reactor.wakeup)
         return executor
 
     def run_in_executor(self, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:
@@ -558,7 +565,7 @@ class Scheduler(threading.Thread):
         if timers:
             if self._timer_cancelled_count > 256 and self._timer_cancelled_count * 2 > len(timers):
                 compact_timers(self)
-            current = now()
+            current = now() + self._due_slack
             if timers and timers[0][0] <= current:
                 collect_due_timers(self, current)
         budget = len(ready)
@@ -590,7 +597,7 @@ class Scheduler(threading.Thread):
                 self._timer_cancelled_count -= 1
             if timers:
                 timeout = timers[0][0] - now()
-                if timeout < 0.0:
+                if timeout <= self._due_slack:
                     timeout = 0.0
             else:
                 timeout = None

@@ -469,7 +469,7 @@ class VirtualNetwork(SocketProvider):
         (one,) = self._hosts_of([host])
         other = None if peer is None else self._hosts_of([peer])[0]
         count = 0
-        for sock in sorted(self.sockets, key=lambda sock: sock.fileno()):
+        for sock in sorted(self.sockets, key=lambda sock: self.reactor.allocation_order(sock.fileno())):
             partner = sock.reset_partner(one, other)
             if partner is not None:
                 sock.reset_now()
@@ -495,7 +495,7 @@ class VirtualNetwork(SocketProvider):
         tasks = [task for task in self.loop._tasks if task._context.get(_current_host) is victim]
         for task in tasks:  # creation order: the same on every run
             task.cancel()
-        for sock in sorted(self.sockets, key=lambda sock: sock.fileno()):
+        for sock in sorted(self.sockets, key=lambda sock: self.reactor.allocation_order(sock.fileno())):
             if sock.host is victim:
                 sock.close()
         self.note(f"crash {victim.name}: {len(tasks)} task(s) cancelled")

@@ -2,9 +2,10 @@
 
 A `VirtualSocket` is a `socket.socket` with no kernel descriptor behind it (the base initialiser never
 runs, so the C object holds -1). Every method the networking layer and ordinary code use is
-overridden to act on the network instead, and `fileno()` is a number from the `VirtualReactor`
-(above any real descriptor), which is how the loop's `add_reader` / `add_writer` and so every
-transport work on it unchanged: the socket tells the reactor when it becomes readable or writable.
+overridden to act on the network instead, and `fileno()` is a descriptor from the `VirtualReactor`:
+a real but inert one whose readability follows the socket's (so code that polls it with `select`
+sees the truth), which the loop's `add_reader` / `add_writer`, and so every transport, use unchanged:
+the socket tells the reactor when it becomes readable or writable.
 
 The sockets cannot block the loop's thread: in blocking mode (the default, as for a real socket) an
 operation that would wait raises `RuntimeError` naming the way out (`setblocking(False)`).
@@ -102,7 +103,7 @@ class VirtualSocket(socket.socket):
         return self._protocol
 
     def fileno(self) -> int:
-        """Return the in-memory descriptor number (-1 once closed)."""
+        """Return the socket's descriptor (-1 once closed); see the module docstring."""
         return -1 if self._closed else self._fd
 
     @property
