@@ -15,6 +15,7 @@ import inspect
 import pkgutil
 import re
 import textwrap
+import time
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -23,6 +24,9 @@ from pathlib import Path
 import pytest
 
 import scarletio
+import scarletio.backends._clock
+import scarletio.core.futures
+import scarletio.core.scheduler
 import scarletio.net.virtual
 import scarletio.testing.plugin
 
@@ -178,3 +182,16 @@ def test_every_name_imported_for_the_type_checker_only_is_bound_at_run_time(path
             f"{module.__name__} imports {name} for the type checker only and does not bind it at run time; "
             "bind it in the folder's __init__ with bind_forward_names"
         )
+
+
+def test_the_names_declared_for_the_type_checkers_are_the_same_functions_at_run_time() -> None:
+    # Declared as methods under TYPE_CHECKING, bound as the functions themselves at run time: no
+    # extra Python call per future or per thread-safe call.
+    from_scheduler = scarletio.core.scheduler.Scheduler
+    assert scarletio.EventThread.create_future is scarletio.core.futures.new_future
+    assert scarletio.EventThread.call_soon_thread_safe is from_scheduler.call_soon
+    assert scarletio.EventThread.call_at_thread_safe is from_scheduler.call_at
+    assert scarletio.EventThread.call_after_thread_safe is from_scheduler.call_after
+    assert scarletio.EventThread.create_task_thread_safe is scarletio.EventThread.create_task
+    assert getattr(scarletio.backends._clock.MonotonicClock, "now") is time.monotonic  # declared a method
+    assert scarletio.net.DatagramSocketTransport.sendto is scarletio.net.DatagramSocketTransport.send_to

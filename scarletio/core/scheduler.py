@@ -39,7 +39,7 @@ from .shutdown import close_async_generators, finalize_async_generator, run_clos
 from .states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
 from .reporting import report_error
 from .abc import Backend, Executor, FileLike, Runnable, VirtualTime
-from .futures import Future, new_future
+from .futures import Future
 from .handles import Handle, TimerEntry, TimerHandle
 from .tasks import Task, _new_task
 
@@ -225,6 +225,12 @@ class Scheduler(threading.Thread):
             self._enqueue_foreign(handle, "call_soon")
         return handle
 
+    # Declared for the type checkers, as pyright does not bind an alias of a method generic in a `TypeVarTuple`.
+    if TYPE_CHECKING:
+        def call_soon_thread_safe(self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle: ...
+    else:
+        call_soon_thread_safe = call_soon  # the method itself: it works from any thread
+
     def call_at(self, when: float, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> TimerHandle:
         """Run `callback(*args)` on the loop thread once the loop clock reaches `when`.
 
@@ -355,21 +361,6 @@ class Scheduler(threading.Thread):
         if hasattr(awaitable, "__await__"):
             return self.create_task(await_any(awaitable))
         raise TypeError(f"expected a coroutine, a future or an awaitable, got {awaitable!r}")
-
-    # The thread-safe names are the methods themselves (which work from any thread); `create_future` is
-    # the function itself, not a method calling it: one Python call per future instead of two. The type
-    # checkers see them as methods: pyright binds neither an alias of a method generic in a
-    # `TypeVarTuple` nor a module function assigned in a class.
-    if TYPE_CHECKING:
-        def call_soon_thread_safe(self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle: ...
-        def call_at_thread_safe(self, when: float, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> TimerHandle: ...
-        def call_after_thread_safe(self, delay: float, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> TimerHandle: ...
-        def create_future(self) -> Future[T]: ...
-    else:
-        call_soon_thread_safe = call_soon
-        call_at_thread_safe = call_at
-        call_after_thread_safe = call_after
-        create_future = new_future
 
     create_task_thread_safe = create_task
     ensure_future_thread_safe = ensure_future
