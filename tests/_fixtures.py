@@ -18,12 +18,32 @@ import pytest
 from scarletio.core.reporting import get_error_reporter, set_error_reporter
 from scarletio import BackendName, EventThread
 
-__all__ = ("BACKENDS", "Reports", "loop", "reports", "run")
+__all__ = ("BACKENDS", "LATE", "Reports", "assert_on_time", "loop", "reports", "run")
 
 T = TypeVar("T")
 
 BACKENDS: tuple[BackendName, ...] = ("epoll", "poll")
 """The real backends every scheduler test runs on."""
+
+LATE = 5.0
+"""Real seconds of lateness that fail a test: the only wall-clock bound a test may assert. A loaded
+machine delays a wakeup or a process by far less; timing semantics are checked on virtual time. A test
+that something happens "at once" waits for it with a timeout longer than this, or makes the slow way
+take longer than this (a long grace period, a long sleep)."""
+
+
+
+def assert_on_time(loop: EventThread, elapsed: float, due: float) -> None:
+    """Assert that `elapsed` seconds of `loop`'s clock are `due` seconds.
+
+    Exactly (to the nanosecond) on virtual time, where timing semantics are checked; on a real clock,
+    only that nothing came early and nothing came more than `LATE` seconds late.
+    """
+    if loop.backend.name == "virtual":
+        assert abs(elapsed - due) < 1e-9, f"{elapsed!r} virtual seconds, due {due!r}"
+    else:
+        assert due <= elapsed < due + LATE, f"{elapsed:.3f} s, due {due} s"
+
 
 Reports = list[tuple[str, BaseException | None]]
 """What the error reporter received: one (message, exception) pair per report."""
@@ -36,8 +56,8 @@ def loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
     yield loop
     loop.stop()
     if loop.ident is not None:  # a test that never used the loop never started its thread
-        loop.join(5)
-        assert not loop.is_alive(), f"{loop!r} did not end within 5 seconds of stop()"
+        loop.join(6 * LATE)
+        assert not loop.is_alive(), f"{loop!r} did not end within {6 * LATE} seconds of stop()"
 
 
 @pytest.fixture
@@ -52,7 +72,7 @@ def reports() -> Iterator[Reports]:
 
 def run(loop: EventThread, coroutine: Coroutine[Any, Any, T]) -> T:
     """Run `coroutine` on `loop` from the test's thread, failing instead of hanging."""
-    return loop.run(coroutine, timeout=5)
+    return loop.run(coroutine, timeout=6 * LATE)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 
 import pytest
+from _fixtures import LATE
 
 from scarletio.core.abc import EventMask, Reactor
 from scarletio.backends import BackendName, get_backend
@@ -211,14 +212,14 @@ def test_poll_zero_returns_at_once_when_nothing_is_ready(reactor: Reactor, pair:
     start = time.monotonic()
     assert reactor.poll(0) == []
     assert reactor.poll(-1.0) == []
-    assert time.monotonic() - start < 0.05
+    assert time.monotonic() - start < LATE
 
 
 def test_poll_waits_for_its_timeout(reactor: Reactor) -> None:
     start = time.monotonic()
     assert reactor.poll(0.05) == []
     elapsed = time.monotonic() - start
-    assert 0.05 <= elapsed < 2.0
+    assert 0.05 <= elapsed < 0.05 + LATE
 
 
 def test_poll_accepts_an_endless_timeout(reactor: Reactor) -> None:
@@ -256,7 +257,7 @@ def test_poll_retries_an_interrupted_wait_with_the_remaining_time(
     assert time.monotonic() - start >= 0.2
     first, second = timeouts
     assert first == 0.2
-    assert second is not None and 0.1 < second <= 0.15
+    assert second is not None and second <= 0.15  # the time left, not the whole timeout again
 
 
 def test_poll_keeps_waiting_through_a_signal(reactor: Reactor) -> None:
@@ -277,7 +278,7 @@ def test_poll_keeps_waiting_through_a_signal(reactor: Reactor) -> None:
         timer.join()
         signal.signal(signal.SIGUSR1, previous)
     assert received == [signal.SIGUSR1]
-    assert 0.3 <= elapsed < 2.0
+    assert 0.3 <= elapsed < 0.3 + LATE
 
 
 # Wakeup
@@ -292,14 +293,14 @@ def test_wakeup_from_another_thread_ends_a_blocking_poll(reactor: Reactor) -> No
         assert reactor.poll(None) == []
     finally:
         timer.join()
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < LATE
 
 
 def test_wakeup_before_poll_makes_the_next_poll_return_at_once(reactor: Reactor) -> None:
     reactor.wakeup()
     start = time.monotonic()
-    assert reactor.poll(1.0) == []
-    assert time.monotonic() - start < 0.5
+    assert reactor.poll(2 * LATE) == []
+    assert time.monotonic() - start < LATE
 
 
 def test_many_wakeups_coalesce_and_are_drained(reactor: Reactor) -> None:
@@ -362,8 +363,8 @@ def test_wakeup_racing_with_the_drain_is_not_lost(reactor: Reactor, monkeypatch:
     assert receiver.raced
     reactor.wakeup()  # must still arm: a flag left set with no byte pending would swallow it
     start = time.monotonic()
-    assert reactor.poll(1.0) == []
-    assert time.monotonic() - start < 0.5
+    assert reactor.poll(2 * LATE) == []
+    assert time.monotonic() - start < LATE
 
 
 def test_wakeup_fd_is_never_reported(reactor: Reactor, pair: SocketPair) -> None:

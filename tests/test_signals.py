@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 
 import pytest
-from _fixtures import Reports, loop, reports  # noqa: F401 - fixtures are used by name
+from _fixtures import LATE, Reports, loop, reports  # noqa: F401 - fixtures are used by name
 
 from scarletio import EventThread
 from scarletio.core.futures import Future
@@ -50,7 +50,7 @@ def in_thread(function: Callable[[], object]) -> BaseException | None:
 
     thread = threading.Thread(target=target)
     thread.start()
-    thread.join(2)
+    thread.join(LATE)
     return raised[0] if raised else None
 
 
@@ -61,7 +61,7 @@ def test_handler_registered_from_the_main_thread_runs_on_the_loop_thread(
     add_signal_handler(loop, signal.SIGUSR1, record_thread, handled)
     try:
         os.kill(os.getpid(), signal.SIGUSR1)
-        assert loop.run(handled, timeout=2) is loop
+        assert loop.run(handled, timeout=LATE) is loop
     finally:
         assert remove_signal_handler(loop, signal.SIGUSR1)
 
@@ -86,13 +86,13 @@ def test_two_loops_both_handle_the_same_signal(no_leaks: None, saved_handlers: N
         add_signal_handler(loop, signal.SIGUSR1, record_thread, first)
         add_signal_handler(other, signal.SIGUSR1, record_thread, second)
         os.kill(os.getpid(), signal.SIGUSR1)
-        assert loop.run(first, timeout=2) is loop
-        assert other.run(second, timeout=2) is other
+        assert loop.run(first, timeout=LATE) is loop
+        assert other.run(second, timeout=LATE) is other
         assert remove_signal_handler(loop, signal.SIGUSR1)
         assert remove_signal_handler(other, signal.SIGUSR1)
     finally:
         other.stop()
-        other.join(2)
+        other.join(LATE)
     assert signal.getsignal(signal.SIGUSR1) is not None
 
 
@@ -119,13 +119,13 @@ def test_another_thread_may_register_once_the_main_thread_did(
         add_signal_handler(loop, signal.SIGUSR2, record_thread, first)
         assert in_thread(lambda: add_signal_handler(other, signal.SIGUSR2, record_thread, second)) is None
         os.kill(os.getpid(), signal.SIGUSR2)
-        assert loop.run(first, timeout=2) is loop
-        assert other.run(second, timeout=2) is other
+        assert loop.run(first, timeout=LATE) is loop
+        assert other.run(second, timeout=LATE) is other
         assert remove_signal_handler(loop, signal.SIGUSR2)
         assert in_thread(lambda: remove_signal_handler(other, signal.SIGUSR2)) is None
     finally:
         other.stop()
-        other.join(2)
+        other.join(LATE)
 
 
 def test_removal_from_another_thread_passes_the_next_signal_to_the_previous_handler(
@@ -157,8 +157,8 @@ def test_an_exception_in_a_handler_is_reported_and_the_loop_goes_on(
     add_signal_handler(loop, signal.SIGUSR1, fail)
     try:
         os.kill(os.getpid(), signal.SIGUSR1)
-        loop.run(handled, timeout=2)
-        assert loop.run(_yield_once(loop), timeout=2) == "alive"
+        loop.run(handled, timeout=LATE)
+        assert loop.run(_yield_once(loop), timeout=LATE) == "alive"
     finally:
         remove_signal_handler(loop, signal.SIGUSR1)
     assert len(reports) == 1

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _fixtures import loop, run  # noqa: F401 - fixtures are used by name
+from _fixtures import LATE, loop, run  # noqa: F401 - fixtures are used by name
 
 from scarletio import EventThread
 from scarletio.processes import DEVNULL, AsyncProcess, child_watch, subprocess_exec, subprocess_shell
@@ -151,7 +151,7 @@ def test_terminate_ends_the_child_with_sigterm(clean: None, loop: EventThread) -
     async def main() -> AsyncProcess:
         process = await subprocess_exec(loop, "sleep", "10", stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
         process.terminate()
-        await process.wait(timeout=1.5)
+        await process.wait(timeout=LATE)
         process.send_signal(signal.SIGKILL)  # ended already: does nothing
         return process
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _fixtures import LATE
 from typing_extensions import assert_type
 
 from scarletio import Event, get_event_loop, skip_ready_cycle, sleep
@@ -103,7 +104,7 @@ def test_an_hour_of_sleep_takes_no_real_time(pytester: pytest.Pytester) -> None:
     result = run_pytest(pytester, source)
     elapsed = time.monotonic() - started
     result.assert_outcomes(passed=1)
-    assert elapsed < 5.0, f"the run took {elapsed:.1f} real seconds"
+    assert elapsed < 6 * LATE, f"the run took {elapsed:.1f} real seconds"  # a pytest process, not an hour
 
 
 def test_backend_all_runs_the_test_once_per_available_backend(pytester: pytest.Pytester) -> None:
@@ -230,7 +231,7 @@ def test_deadlocked_test_fails_with_deadlock_error_naming_the_task(pytester: pyt
     """
     started = time.monotonic()
     result = run_pytest(pytester, source)
-    assert time.monotonic() - started < 5.0
+    assert time.monotonic() - started < 6 * LATE  # a pytest process, failing instead of hanging
     result.assert_outcomes(failed=1)
     output = result.stdout.str()
     assert "DeadlockError: deadlock: nothing can ever wake the loop" in output
@@ -345,7 +346,7 @@ def test_run_virtual_returns_the_result_without_waiting_in_real_time() -> None:
     reading = run_virtual(sleep_and_read_the_clock, 3600.0)
     assert_type(reading, float)
     assert reading == 3600.0
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < LATE
 
 
 def test_run_virtual_raises_what_the_coroutine_raises() -> None:

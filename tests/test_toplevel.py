@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import pytest
+from _fixtures import LATE
 
 import scarletio
 from scarletio import EventThread
@@ -373,4 +374,4 @@ def test_create_task_with_an_explicit_loop_works_from_a_plain_thread(loops: list
         return task.loop is loop and create_future(loop).loop is loop
 
     assert in_fresh_thread(body)
-    assert done.wait(1)
+    assert done.wait(LATE)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from _fixtures import LATE
 
 from scarletio import CancelledError, EventThread, Future, skip_ready_cycle, sleep
 from scarletio.core.wrappers import FutureWrapperAsync, FutureWrapperSync
@@ -54,13 +55,21 @@ def test_sync_wrap_wait_reraises_the_task_exception(loop: EventThread) -> None:
 
 
 def test_sync_wrap_wait_timeout_raises_and_leaves_the_task_running(loop: EventThread) -> None:
-    task = loop.create_task_thread_safe(answer_after(0.2, 3))
+    released = threading.Event()  # the task runs until the test has looked
+
+    async def answer_once_released() -> int:
+        while not released.is_set():
+            await sleep(0.01)
+        return 3
+
+    task = loop.create_task_thread_safe(answer_once_released())
     started = time.monotonic()
     with pytest.raises(TimeoutError):
         task.sync_wrap().wait(0.05)
-    assert 0.04 <= time.monotonic() - started < 0.2
+    assert 0.05 <= time.monotonic() - started < LATE
     assert not task.is_done()
-    assert task.sync_wrap().wait(2) == 3
+    released.set()
+    assert task.sync_wrap().wait(LATE) == 3
 
 
 def test_sync_wrap_wait_with_propagation_cancels_the_task_and_chains_the_cause(loop: EventThread) -> None:
@@ -117,7 +126,7 @@ def test_sync_wrap_cancel_from_another_thread_wakes_an_awaiting_task(loop: Event
     task = loop.create_task_thread_safe(waiter())
     time.sleep(0.02)
     assert future.sync_wrap().cancel() == 1
-    task.sync_wrap().wait(2)
+    task.sync_wrap().wait(LATE)
     assert seen == ["cancelled"]
 
 
@@ -139,7 +148,7 @@ def test_add_done_callback_from_a_foreign_thread_names_call_soon_thread_safe(loo
     seen: list[int] = []
     loop.call_soon_thread_safe(future.add_done_callback, lambda done: seen.append(done.get_result()))
     future.sync_wrap().set_result(4)
-    assert future.sync_wrap().wait(2) == 4
+    assert future.sync_wrap().wait(LATE) == 4
     loop.run(_settle(), timeout=5)
     assert seen == [4]
 
