@@ -38,7 +38,8 @@ def score(basedpyright: str, python: Path, platform: str, folder: Path) -> tuple
 
 
 def main() -> int:
-    basedpyright, python, minimum = str(Path(sys.argv[1]).resolve()), Path(sys.argv[2]).resolve(), float(sys.argv[3])
+    # Absolute, not resolved: the virtualenv's python is a symbolic link to the base interpreter.
+    basedpyright, python, minimum = os.path.abspath(sys.argv[1]), Path(os.path.abspath(sys.argv[2])), float(sys.argv[3])
     failed = False
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "pyrightconfig.json").write_text("{}")
