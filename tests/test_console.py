@@ -225,8 +225,11 @@ def test_backend_option_picks_the_loops_backend(backend: str) -> None:
 # The console must own its terminal for Ctrl-C to reach it: a new session, with the pseudo-terminal
 # made its controlling terminal before Python starts the console.
 BOOTSTRAP = (
-    "import fcntl, os, sys, termios\n"
+    "import fcntl, os, signal, sys, termios\n"
     "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
+    # Ctrl-C must work even when the tests were started with SIGINT ignored (a background job):
+    # Python installs its KeyboardInterrupt handler only over the default disposition.
+    "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
     "os.execv(sys.executable, [sys.executable, '-m', 'scarletio', *sys.argv[1:]])\n"
 )
 

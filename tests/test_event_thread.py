@@ -821,6 +821,8 @@ _SIGINT_SCRIPT = """
 import os, signal, threading
 from scarletio import CancelledError, EventThread, sleep
 
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the tests run with SIGINT ignored
+
 LOOP = EventThread()
 
 async def main():

@@ -38,8 +38,11 @@ EARLY_BY_AT_MOST = 0.02
 """Seconds a line may come before its due time on a real backend (clock granularity; timers never fire early)."""
 
 LAUNCHER = """\
-import os, runpy, sys, threading, time
+import os, runpy, signal, sys, threading, time
 from scarletio.core.scheduler import Scheduler
+
+# Ctrl-C must work even when the tests were started with SIGINT ignored (a background job).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 VIRTUAL = os.environ["SCARLETIO_BACKEND"] == "virtual"
 STARTED = time.monotonic()
