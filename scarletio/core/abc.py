@@ -307,6 +307,10 @@ class EventLoop(Protocol):
         """Return a future of this loop for `awaitable` (a task for anything that is not one)."""
         ...
 
+    def _adopt_task(self, task: Task[Any], coroutine: Coroutine[Any, Any, object]) -> None:
+        """Queue the first step of a task built by `Task(loop, coroutine)`; from any thread."""
+        ...
+
     def run_in_executor(self, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:
         """Run a blocking `function(*args)` on an executor thread; call it on the loop thread."""
         ...
