@@ -25,7 +25,19 @@ from typing import Any, Generic, NoReturn, TextIO, TypeVar
 
 from .abc import EventLoop
 from .exceptions import CancelledError
-from .futures import CANCELLED, CANCELLING, DONE, RAISE, RETURN, SILENCED, Future, _as_exception, _refuse_foreign_thread
+from .futures import (
+    CANCELLED,
+    CANCELLING,
+    DONE,
+    RAISE,
+    RETURN,
+    SILENCED,
+    Future,
+    _as_exception,
+    _hops_to,
+    _refuse_foreign_thread,
+)
+from .wrappers import call_on_owner
 from .handles import Handle
 
 __all__ = ("Task",)
@@ -235,6 +247,8 @@ class Task(Future[T], Generic[T]):
             self._state = state | SILENCED
             return 0
         if self._loop._loop_thread_id != get_ident():
+            if _hops_to(self._loop):
+                return call_on_owner(self._loop, self.cancel)
             _refuse_foreign_thread(self, "cancel")
         waited = self._waited_future
         if waited is not None and waited.cancel():
@@ -260,6 +274,8 @@ class Task(Future[T], Generic[T]):
             self._state = state | SILENCED
             return 0
         if self._loop._loop_thread_id != get_ident():
+            if _hops_to(self._loop):
+                return call_on_owner(self._loop, self.cancel_with, exception)
             _refuse_foreign_thread(self, "cancel_with")
         self._cancel_exception = exception
         self._state = state | CANCELLING
