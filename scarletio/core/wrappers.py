@@ -165,30 +165,46 @@ class FutureWrapperSync(_WrapperBase[T]):
             if not finished.is_set():
                 if propagate_cancellation:
                     interrupt.__cause__ = self._cancel_and_collect(finished)
-                self._unsubscribe(release)
+                self._unsubscribe(release, settle=False)  # an interrupt is not held up by a busy loop
             raise
         finally:
             if virtual is not None:
                 virtual.outside_waits.discard(future)
         if propagate_cancellation:
             cause = self._cancel_and_collect(finished)
-            self._unsubscribe(release)
+            self._unsubscribe(release, settle=True)
             raise TimeoutError(f"waiting for {future!r} timed out after {timeout} seconds") from cause
-        self._unsubscribe(release)
+        self._unsubscribe(release, settle=True)
         return False
 
-    def _unsubscribe(self, release: Callable[[object], object]) -> None:
-        """Take the wait's done-callback off the future, and wait until that happened on its loop."""
+    def _unsubscribe(self, release: Callable[[object], object], settle: bool) -> None:
+        """Take the wait's done-callback off the future, on its loop thread.
+
+        With `settle`, wait (at most `CANCELLATION_GRACE_SECONDS`, so a busy loop cannot hold up a
+        timed-out wait) until that happened; it happens anyway as soon as the loop runs again.
+        """
         future = self.future
+        loop = future._loop
+        if _runs_here(loop):
+            future.remove_done_callback(release)
+            return
+        removed = ThreadSignal()
+
+        def remove() -> None:
+            future.remove_done_callback(release)
+            removed.set()
+
         try:
-            self._on_owner(future.remove_done_callback, release)
+            loop.call_soon(remove)
         except RuntimeError:  # the loop is stopping: it runs no callback any more
-            pass
+            return
+        if settle:
+            removed.wait(CANCELLATION_GRACE_SECONDS)
 
     def _cancel_and_collect(self, finished: ThreadSignal) -> BaseException | None:
         future = self.future
         try:
-            self._on_owner(future.cancel)
+            future._loop.call_soon(future.cancel)
         except RuntimeError:
             return None
         if finished.wait(CANCELLATION_GRACE_SECONDS):
@@ -271,9 +287,12 @@ class FutureWrapperAsync(_WrapperBase[T]):
         """Run `function(*args)` on the future's loop thread and wait here, without blocking this loop.
 
         A cancellation of the waiting task meanwhile is held back until the call has run, then raised.
+        A busy loop holds this wait up for at most `CANCELLATION_GRACE_SECONDS`; the call still runs
+        there later.
 
         Returns:
-            The function's result, or `None` if the future's loop is stopping and ran nothing.
+            The function's result, or `None` if the future's loop is stopping, or did not get to it in
+            time.
         """
         owner = self.future._loop
         if _runs_here(owner):
@@ -293,8 +312,8 @@ class FutureWrapperAsync(_WrapperBase[T]):
             owner.call_soon(call)
         except RuntimeError:
             return None
-        await _wait_uncancellable(loop, outcome)
-        return outcome.get_result()
+        await _wait_uncancellable(loop, outcome, CANCELLATION_GRACE_SECONDS)
+        return outcome.get_result() if outcome.is_done() else None
 
     # ---- waiting ----------------------------------------------------------------------------------
 
@@ -410,19 +429,26 @@ class _Release:
         self.guard.set_result_if_pending(None)
 
 
-async def _wait_uncancellable(loop: EventLoop, future: Future[Any]) -> None:
-    """Wait until `future` is done; a cancellation of the waiting task meanwhile is raised afterwards.
+async def _wait_uncancellable(loop: EventLoop, future: Future[Any], limit: float) -> None:
+    """Wait until `future` is done or `limit` seconds passed; a cancellation of the waiting task
+    meanwhile is raised afterwards.
 
     The waiting task never waits on `future` itself, so cancelling the task cannot cancel it.
     """
     cancellation: BaseException | None = None
-    while not future.is_done():
+    end = loop.time() + limit
+    while not future.is_done() and loop.time() < end:
         guard: Future[None] = loop.create_future()
-        future.add_done_callback(_Release(guard))
+        release = _Release(guard)
+        future.add_done_callback(release)
+        timer = loop.call_at(end, guard.set_result_if_pending, None)
         try:
             await guard
         except CancelledError as error:
             cancellation = error
+        finally:
+            timer.cancel()
+            future.remove_done_callback(release)
     if cancellation is not None:
         raise cancellation
 
