@@ -307,8 +307,8 @@ class EventLoop(Protocol):
         """Return a future of this loop for `awaitable` (a task for anything that is not one)."""
         ...
 
-    def _adopt_task(self, task: Task[Any], coroutine: Coroutine[Any, Any, object]) -> None:
-        """Queue the first step of a task built by `Task(loop, coroutine)`; from any thread."""
+    def _queue_foreign_task(self, task: Task[Any], coroutine: Coroutine[Any, Any, object], what: str) -> None:
+        """Queue a new task from a thread that is not the loop's, starting or waking the loop."""
         ...
 
     def run_in_executor(self, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:

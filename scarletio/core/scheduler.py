@@ -317,14 +317,6 @@ class Scheduler(threading.Thread):
             self._queue_foreign_task(task, coroutine, "create_task")
         return task
 
-    def _adopt_task(self, task: Task[Any], coroutine: Coroutine[Any, Any, object]) -> None:
-        """Queue the first step of a task built by `Task(loop, coroutine)`; from any thread."""
-        if self._loop_thread_id == get_ident():
-            self._tasks[task] = None
-            self._ready.append(task)
-        else:
-            self._queue_foreign_task(task, coroutine, "create_task")
-
     def _queue_foreign_task(self, task: Task[Any], coroutine: Coroutine[Any, Any, object], what: str) -> None:
         """Queue a new task from a thread that is not the loop's, starting or waking the loop."""
         if self._loop_state == _CREATED:
@@ -342,9 +334,7 @@ class Scheduler(threading.Thread):
     def ensure_future(self, awaitable: Awaitable[T]) -> Future[T]:
         """Return a future for `awaitable`: a future of this loop as it is, anything else as a task.
 
-        A future of another loop gets a task of this loop that waits for it (through
-        `future.async_wrap(self)`), so it can be awaited here; cancelling that task stops the wait and
-        leaves the other loop's future alone.
+        A future of another loop gets a task of this loop awaiting `future.async_wrap(self)`.
 
         Args:
             awaitable: A coroutine, a generator-based coroutine, a future, or an object with `__await__`.
@@ -627,14 +617,10 @@ class Scheduler(threading.Thread):
         finalize_async_generator(self, generator)
 
     async def shutdown_async_generators(self) -> int:
-        """Close every asynchronous generator first iterated on this loop that is still open.
-
-        A coroutine, as in the original scarletio: await it on the loop (`stop()` does the same by
-        itself). It returns once every generator has run its `aclose()`; an exception raised there
-        stays with that closing task and is reported if nobody retrieves it.
+        """Close every open asynchronous generator first iterated on this loop (`stop()` does it too).
 
         Returns:
-            How many generators were closed.
+            How many generators were closed (each has run its `aclose()`).
         """
         closing = close_async_generators(self)
         for task in closing:

@@ -84,7 +84,11 @@ class Task(Future[T], Generic[T]):
         self._context: Context = copy_context()
         self._waited_future: Future[Any] | None = None
         self._cancel_exception: BaseException | None = None
-        loop._adopt_task(self, coroutine)
+        if loop._loop_thread_id == get_ident():  # queued as `loop.create_task` queues its tasks
+            loop._tasks[self] = None
+            loop._ready.append(self)
+        else:
+            loop._queue_foreign_task(self, coroutine, "create a task")
 
     @property
     def name(self) -> str:
