@@ -690,3 +690,25 @@ async def test_read_until_finds_boundaries_across_any_chunking(scarletio_loop: E
         else:
             assert await protocol.read_until(boundary) == data[:index], (pieces, boundary)
             assert await protocol.read() == data[index + len(boundary) :]
+
+
+async def test_read_until_waiting_for_data_finds_boundaries_across_any_arrival(scarletio_loop: EventThread) -> None:
+    generator = random.Random(34)
+    for _ in range(200):
+        pieces = [bytes(generator.choice(b"ab") for _ in range(generator.randrange(1, 5))) for _ in range(8)]
+        boundary = bytes(generator.choice(b"ab") for _ in range(generator.randrange(1, 4)))
+        data = b"".join(pieces)
+        protocol = ReadProtocolBase(scarletio_loop)
+        reader = scarletio_loop.create_task(protocol.read_until(boundary))
+        for piece in pieces:  # one chunk at a time, the reader searching after each
+            await skip_ready_cycle()
+            if reader.is_done():
+                break
+            protocol.data_received(piece)
+        protocol.eof_received()
+        index = data.find(boundary)
+        if index < 0:
+            with pytest.raises(IncompleteRead):
+                await reader
+        else:
+            assert await reader == data[:index], (pieces, boundary)

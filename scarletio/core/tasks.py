@@ -45,7 +45,6 @@ __all__ = ("Task",)
 T = TypeVar("T")
 
 
-
 def _is_coroutine(value: object) -> bool:
     return type(value) is CoroutineType or isinstance(value, (Coroutine, GeneratorType))
 

@@ -21,7 +21,7 @@ from .exceptions import CancelledError
 if TYPE_CHECKING:
     from .futures import Future
 
-__all__ = ("FutureWrapperAsync", "FutureWrapperSync", "copy_outcome")
+__all__ = ("FutureWrapperAsync", "FutureWrapperSync", "call_on_owner", "copy_outcome")
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -23,7 +23,7 @@ arrive before EOF raises `IncompleteRead`, a `ConnectionError` carrying the byte
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from collections.abc import Iterable
 
 from ..core.abc import EventLoop
 from ..core.futures import Future
@@ -181,7 +181,7 @@ class ReadProtocolBase(StreamProtocol, ReadPipeProtocol):
         """Return the transport, once connected."""
         return self._transport
 
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
+    def get_extra_info(self, name: str, default: object = None) -> object:
         """Return the transport's extra information `name` (see `Transport.get_extra_info`).
 
         Args:
@@ -279,24 +279,37 @@ class ReadProtocolBase(StreamProtocol, ReadPipeProtocol):
         if len(chunks) == 1:
             index = chunks[0].find(boundary, offset + start)
             return index - offset if index >= 0 else -1
+        # A first search (`start` 0) goes forward from the oldest chunk and stops at the first match;
+        # a search after a wait (the reader passes the size it already searched) looks only at the
+        # chunks holding bytes at or after `start`, found from the newest: either costs what is new.
+        needed: Iterable[bytes]
+        if start:
+            needed = []
+            base = self._size  # ends as where the first needed chunk begins, counted in unread bytes
+            for chunk in reversed(chunks):
+                if base <= start:
+                    break
+                needed.append(chunk)
+                base -= len(chunk)
+            needed.reverse()
+        else:
+            needed = chunks
+            base = -offset
         overlap = len(boundary) - 1
-        base = -offset  # where the current chunk begins, counted in unread bytes
         tail = b""  # the unread bytes just before the current chunk, at most `overlap` of them
-        for chunk in chunks:
-            end = base + len(chunk)
-            if end > start:
-                if tail:
-                    window_base = base - len(tail)
-                    index = (tail + chunk[:overlap]).find(boundary, max(0, start - window_base))
-                    if index >= 0:
-                        return window_base + index
-                index = chunk.find(boundary, max(0, start - base))
+        for chunk in needed:
+            if tail:
+                window_base = base - len(tail)
+                index = (tail + chunk[:overlap]).find(boundary, max(0, start - window_base))
                 if index >= 0:
-                    return base + index
+                    return window_base + index
+            index = chunk.find(boundary, max(0, start - base))
+            if index >= 0:
+                return base + index
             if overlap:
                 unread = chunk if base >= 0 else chunk[-base:]
                 tail = (tail + unread[-overlap:])[-overlap:]
-            base = end
+            base += len(chunk)
         return -1
 
     def _wait(self, wanted: int) -> Future[None]:
