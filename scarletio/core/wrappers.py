@@ -165,23 +165,23 @@ class FutureWrapperSync(_WrapperBase[T]):
             if not finished.is_set():
                 if propagate_cancellation:
                     interrupt.__cause__ = self._cancel_and_collect(finished)
-                self._unsubscribe(release, settle=False)  # an interrupt is not held up by a busy loop
+                self._unsubscribe(release)
             raise
         finally:
             if virtual is not None:
                 virtual.outside_waits.discard(future)
         if propagate_cancellation:
             cause = self._cancel_and_collect(finished)
-            self._unsubscribe(release, settle=True)
+            self._unsubscribe(release)
             raise TimeoutError(f"waiting for {future!r} timed out after {timeout} seconds") from cause
-        self._unsubscribe(release, settle=True)
+        self._unsubscribe(release)
         return False
 
-    def _unsubscribe(self, release: Callable[[object], object], settle: bool) -> None:
-        """Take the wait's done-callback off the future, on its loop thread.
+    def _unsubscribe(self, release: Callable[[object], object]) -> None:
+        """Take the wait's done-callback off the future, on its loop thread, and wait until it is off.
 
-        With `settle`, wait (at most `CANCELLATION_GRACE_SECONDS`, so a busy loop cannot hold up a
-        timed-out wait) until that happened; it happens anyway as soon as the loop runs again.
+        The wait lasts at most `CANCELLATION_GRACE_SECONDS`, so a busy loop cannot hold up a timed-out
+        or interrupted wait; the callback then comes off as soon as the loop runs again.
         """
         future = self.future
         loop = future._loop
@@ -198,8 +198,7 @@ class FutureWrapperSync(_WrapperBase[T]):
             loop.call_soon(remove)
         except RuntimeError:  # the loop is stopping: it runs no callback any more
             return
-        if settle:
-            removed.wait(CANCELLATION_GRACE_SECONDS)
+        removed.wait(CANCELLATION_GRACE_SECONDS)
 
     def _cancel_and_collect(self, finished: ThreadSignal) -> BaseException | None:
         future = self.future
