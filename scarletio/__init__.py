@@ -77,13 +77,17 @@ from .processes import subprocess_exec as subprocess_exec
 from .processes import subprocess_shell as subprocess_shell
 from .processes import SubprocessWriter as SubprocessWriter
 from .loop.event_thread import EventThread as EventThread
+from .loop.toplevel import LOOP_TIME as LOOP_TIME
+from .loop.toplevel import LOOP_TIME_RESOLUTION as LOOP_TIME_RESOLUTION
 from .loop.toplevel import create_event_loop as create_event_loop
 from .loop.toplevel import create_future as create_future
 from .loop.toplevel import create_task as create_task
 from .loop.toplevel import get_current_task as get_current_task
 from .loop.toplevel import get_event_loop as get_event_loop
 from .loop.toplevel import get_or_create_event_loop as get_or_create_event_loop
+from .loop.toplevel import get_tasks as get_tasks
 from .loop.toplevel import run as run
+from .loop.toplevel import run_coroutine as run_coroutine
 from .loop.toplevel import set_event_loop as set_event_loop
 from .primitives.executor_hop import enter_executor as enter_executor
 from .primitives.locks import Event as Event
@@ -94,6 +98,7 @@ from .primitives.queues import AsyncQueue as AsyncQueue
 from .primitives.scarlet_executor import ScarletExecutor as ScarletExecutor
 from .primitives.task_group import TaskGroup as TaskGroup
 from .primitives.timeouts import apply_timeout as apply_timeout
+from .primitives.timeouts import future_or_timeout as future_or_timeout
 from .primitives.timeouts import repeat_timeout as repeat_timeout
 
 __version__ = "2.0.0.dev0"
@@ -125,6 +130,8 @@ __all__ = (
     "IncompleteRead",
     "InvalidStateError",
     "LivelockError",
+    "LOOP_TIME",
+    "LOOP_TIME_RESOLUTION",
     "Lock",
     "PipeFile",
     "Reactor",
@@ -168,6 +175,7 @@ __all__ = (
     "create_unix_server_to",
     "create_unix_server_with",
     "enter_executor",
+    "future_or_timeout",
     "get_address_info",
     "get_backend",
     "get_current_task",
@@ -175,9 +183,11 @@ __all__ = (
     "get_event_loop",
     "get_name_info",
     "get_or_create_event_loop",
+    "get_tasks",
     "remove_signal_handler",
     "repeat_timeout",
     "run",
+    "run_coroutine",
     "set_error_reporter",
     "set_event_loop",
     "shield",

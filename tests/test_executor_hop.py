@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scarletio import CancelledError, EventThread, enter_executor, sleep
+from scarletio import CancelledError, EventThread, Future, InvalidStateError, enter_executor, sleep
 
 BACKENDS = ("epoll", "poll")
 
@@ -130,3 +130,92 @@ def test_enter_executor_outside_a_task_raises(loop: EventThread) -> None:
     with pytest.raises(RuntimeError, match="inside a task"):
         coroutine.send(None)
     coroutine.close()
+
+
+# ---- resolving futures inside the block (as the original allows) ----------------------------------
+
+
+def test_set_result_inside_the_block_wakes_a_waiting_task_on_the_loop(loop: EventThread) -> None:
+    async def waiter(future: Future[int]) -> tuple[int, threading.Thread]:
+        value = await future
+        return value, threading.current_thread()
+
+    async def main() -> tuple[tuple[int, threading.Thread], bool, int]:
+        future: Future[int] = loop.create_future()
+        waiting = loop.create_task(waiter(future))
+        async with enter_executor():
+            future.set_result(5)
+            done_at_once = future.is_done()  # applied on the loop thread before set_result returned
+            again = future.set_result_if_pending(6)
+        return await waiting, done_at_once, again
+
+    (value, woken_on), done_at_once, again = loop.run(main(), timeout=5)
+    assert (value, woken_on) == (5, loop)
+    assert done_at_once is True
+    assert again == 0
+
+
+def test_set_exception_and_cancel_inside_the_block_land_on_the_loop(loop: EventThread) -> None:
+    async def main() -> tuple[BaseException | None, bool, bool, int, int]:
+        failed: Future[int] = loop.create_future()
+        cancelled: Future[int] = loop.create_future()
+        spare: Future[int] = loop.create_future()
+        sleeper = loop.create_task(_sleep_long())
+        async with enter_executor():
+            failed.set_exception(ValueError("from the executor"))
+            first = cancelled.cancel()
+            second = cancelled.cancel()
+            spare.set_exception_if_pending(KeyError)
+            sleeper.cancel()
+        with pytest.raises(CancelledError):
+            await sleeper
+        assert isinstance(spare.get_exception(), KeyError)
+        return failed.get_exception(), cancelled.is_cancelled(), sleeper.is_cancelled(), first, second
+
+    exception, cancelled, sleeper_cancelled, first, second = loop.run(main(), timeout=5)
+    assert isinstance(exception, ValueError) and str(exception) == "from the executor"
+    assert (cancelled, sleeper_cancelled, first, second) == (True, True, 1, 0)
+
+
+def test_set_result_twice_inside_the_block_raises_invalid_state_there(loop: EventThread) -> None:
+    async def main() -> str:
+        future: Future[int] = loop.create_future()
+        async with enter_executor():
+            future.set_result(1)
+            try:
+                future.set_result(2)
+            except InvalidStateError:
+                return "refused"
+        return "accepted"
+
+    assert loop.run(main(), timeout=5) == "refused"
+
+
+def test_many_resolutions_inside_the_block_lose_nothing(loop: EventThread) -> None:
+    async def main() -> list[int]:
+        futures: list[Future[int]] = [loop.create_future() for _ in range(200)]
+        collector = loop.create_task(_gather(futures))
+        async with enter_executor():
+            for index, future in enumerate(futures):
+                future.set_result(index)
+        return await collector
+
+    assert loop.run(main(), timeout=10) == list(range(200))
+
+
+async def _sleep_long() -> None:
+    await sleep(60)
+
+
+async def _gather(futures: list[Future[int]]) -> list[int]:
+    return [await future for future in futures]
+
+
+def test_a_plain_thread_still_may_not_resolve_a_future_of_a_running_loop(loop: EventThread) -> None:
+    future: Future[int] = loop.run(_make_future(loop), timeout=5)
+    with pytest.raises(RuntimeError, match=r"called from a thread that is not its loop's"):
+        future.set_result(1)
+
+
+async def _make_future(loop: EventThread) -> Future[int]:
+    return loop.create_future()

@@ -7,6 +7,7 @@ tests run over real sockets on the epoll and the poll backend.
 
 from __future__ import annotations
 
+import random
 import socket
 from pathlib import Path
 
@@ -110,15 +111,18 @@ def test_read_exactly_raises_incomplete_read_when_the_stream_ends_early(loop: Ev
     assert str(error) == "the stream ended after 3 of 10 bytes; the bytes are in .partial"
 
 
-def test_read_returns_one_chunk_as_it_arrived_without_copying(loop: EventThread) -> None:
+def test_read_once_and_read_at_eof_return_a_chunk_as_it_arrived_without_copying(loop: EventThread) -> None:
     chunk = b"x" * 1000
 
-    async def main() -> bool:
+    async def main() -> tuple[bool, bool]:
         protocol = ReadProtocolBase(loop)
         protocol.data_received(chunk)
-        return (await protocol.read(4096)) is chunk
+        once = (await protocol.read_once()) is chunk
+        protocol.data_received(chunk)
+        protocol.eof_received()
+        return once, (await protocol.read(4096)) is chunk
 
-    assert run(loop, main())
+    assert run(loop, main()) == (True, True)
 
 
 def test_read_with_a_negative_count_reads_until_eof(loop: EventThread) -> None:
@@ -133,16 +137,16 @@ def test_read_with_a_negative_count_reads_until_eof(loop: EventThread) -> None:
     assert run(loop, main()) == (b"ab", b"", True)
 
 
-def test_read_once_returns_everything_buffered(loop: EventThread) -> None:
-    async def main() -> tuple[bytes, bytes]:
+def test_read_once_returns_one_received_chunk_at_a_time(loop: EventThread) -> None:
+    async def main() -> tuple[bytes, bytes, bytes]:
         protocol = ReadProtocolBase(loop)
         protocol.data_received(b"one")
         protocol.data_received(b"two")
         first = await protocol.read_once()
         protocol.eof_received()
-        return first, await protocol.read_once()
+        return first, await protocol.read_once(), await protocol.read_once()
 
-    assert run(loop, main()) == (b"onetwo", b"")
+    assert run(loop, main()) == (b"one", b"two", b"")
 
 
 def test_buffered_data_is_read_before_the_connection_error_is_raised(loop: EventThread) -> None:
@@ -326,6 +330,10 @@ def test_half_close_server_sees_eof_and_still_replies(loop: EventThread) -> None
             ReadWriteProtocolBase.connection_made(self, transport)
             self._loop.create_task(self.answer())
 
+        def eof_received(self) -> bool:
+            ReadWriteProtocolBase.eof_received(self)
+            return True  # keep the transport open: the answer goes out after the client's EOF
+
         async def answer(self) -> None:
             request = await self.read()  # until the client's EOF
             self.write(b"got " + request)
@@ -486,3 +494,221 @@ def test_drain_after_the_connection_was_lost_raises(loop: EventThread) -> None:
         await server.wait_closed()
 
     run(loop, main())
+
+
+# ---- the original scarletio's read contract (on virtual time) ------------------------------------
+
+
+async def test_read_n_waits_for_n_bytes_and_returns_fewer_only_at_eof(scarletio_loop: EventThread) -> None:
+    protocol = ReadProtocolBase(scarletio_loop)
+    protocol.data_received(b"hey")
+    scarletio_loop.call_after(1.0, protocol.data_received, b" sis")
+    scarletio_loop.call_after(2.0, protocol.data_received, b"ter")
+    scarletio_loop.call_after(3.0, protocol.eof_received)
+    started = scarletio_loop.time()
+    first = await protocol.read(5)
+    assert (first, scarletio_loop.time() - started) == (b"hey s", 1.0)
+    rest = await protocol.read(12)  # only 5 more ever arrive: returned at EOF
+    assert (rest, scarletio_loop.time() - started) == (b"ister", 3.0)
+    assert await protocol.read(3) == b""
+
+
+async def test_read_exactly_past_eof_raises_a_connection_error_with_the_partial_bytes(scarletio_loop: EventThread) -> None:
+    protocol = ReadProtocolBase(scarletio_loop)
+    reader = scarletio_loop.create_task(protocol.read_exactly(12))
+    await skip_ready_cycle()
+    protocol.data_received(b"hey")
+    protocol.data_received(b" sister")
+    await skip_ready_cycle()
+    assert not reader.is_done()
+    protocol.eof_received()
+    with pytest.raises(ConnectionError) as caught:
+        await reader
+    assert isinstance(caught.value, IncompleteRead)
+    assert isinstance(caught.value, EOFError)
+    assert (caught.value.partial, caught.value.expected) == (b"hey sister", 12)
+    assert protocol.get_size() == 0
+
+
+async def test_read_until_past_eof_raises_a_connection_error_with_the_rest(scarletio_loop: EventThread) -> None:
+    protocol = ReadProtocolBase(scarletio_loop)
+    protocol.data_received(b"no boundary here")
+    protocol.eof_received()
+    with pytest.raises(ConnectionError) as caught:
+        await protocol.read_until(b"\r\n")
+    assert isinstance(caught.value, IncompleteRead)
+    assert caught.value.partial == b"no boundary here"
+
+
+async def test_connection_lost_without_error_fails_a_waiting_read_exactly_as_connection_error(
+    scarletio_loop: EventThread,
+) -> None:
+    protocol = ReadProtocolBase(scarletio_loop)
+    reader = scarletio_loop.create_task(protocol.read_exactly(1))
+    await skip_ready_cycle()
+    protocol.connection_lost(None)
+    with pytest.raises(ConnectionError):
+        await reader
+
+
+async def test_zero_byte_reads_raise_the_stored_exception(scarletio_loop: EventThread) -> None:
+    protocol = ReadProtocolBase(scarletio_loop)
+    assert await protocol.read(0) == b""
+    assert await protocol.read_exactly(0) == b""
+    assert await protocol.read_until(b"") == b""
+    failure = ValueError("the stream broke")
+    protocol.set_exception(failure)
+    for read in (protocol.read(0), protocol.read_exactly(0), protocol.read_until(b""), protocol.read_exactly(-1)):
+        with pytest.raises(ValueError) as caught:
+            await read
+        assert caught.value is failure
+
+
+async def test_read_until_keeps_chunks_as_they_arrived_for_read_once(scarletio_loop: EventThread) -> None:
+    protocol = ReadProtocolBase(scarletio_loop)
+    for chunk in (b"hey", b" sist", b"er", b"sis"):
+        protocol.data_received(chunk)
+    assert await protocol.read_until(b"sis") == b"hey "
+    assert await protocol.read_once() == b"t"  # what is left of the chunk b" sist"
+    assert await protocol.read_once() == b"er"
+    protocol.data_received(b"ab")
+    protocol.data_received(b"c")
+    protocol.data_received(b"d\r")
+    protocol.data_received(b"\nx")
+    assert await protocol.read_until(b"sis") == b""
+    assert await protocol.read_until(b"\r\n") == b"abcd"
+    assert await protocol.read_once() == b"x"
+
+
+async def test_protocol_close_and_get_extra_info_reach_the_transport(scarletio_loop: EventThread) -> None:
+    protocol = ReadProtocolBase(scarletio_loop)
+    assert protocol.get_extra_info("peername") is None
+    assert protocol.get_extra_info("peername", "unknown") == "unknown"
+    protocol.close()  # no transport yet: nothing to do
+
+
+def test_protocol_close_and_get_extra_info_on_a_socket(loop: EventThread) -> None:
+    async def main() -> tuple[object, object, object, bool]:
+        server, port = await echo_server(loop)
+        client = await create_connection_to(loop, lambda: ReadWriteProtocolBase(loop), "127.0.0.1", port)
+        peer = client.get_extra_info("peername")
+        missing = client.get_extra_info("no such thing", "fallback")
+        sock = client.get_extra_info("socket")
+        client.close()
+        transport = client.get_transport()
+        assert transport is not None
+        closing = transport.is_closing()
+        server.close()
+        await server.wait_closed()
+        return peer, missing, type(sock), closing
+
+    peer, missing, sock_type, closing = run(loop, main())
+    assert isinstance(peer, tuple) and peer[0] == "127.0.0.1"
+    assert missing == "fallback"
+    assert issubclass(sock_type, socket.socket)  # type: ignore[arg-type]
+    assert closing
+
+
+def test_eof_from_the_peer_closes_the_connection_so_wait_closed_returns(loop: EventThread) -> None:
+    class UntilEof(ReadWriteProtocolBase):
+        """Echoes until EOF, then simply returns (never closes by itself)."""
+
+        __slots__ = ()
+
+        def connection_made(self, transport: Transport, /) -> None:
+            ReadWriteProtocolBase.connection_made(self, transport)
+            self._loop.create_task(self.serve())
+
+        async def serve(self) -> None:
+            while data := await self.read_once():
+                self.write(data)
+
+    async def main() -> tuple[bytes, int, bool]:
+        server = await create_server_to(loop, lambda: UntilEof(loop), "127.0.0.1", 0)
+        await server.start()
+        client = await create_connection_to(
+            loop, lambda: ReadWriteProtocolBase(loop), "127.0.0.1", server.sockets[0].getsockname()[1]
+        )
+        client.write(b"ping")
+        reply = await client.read_exactly(4)
+        client.close_transport()
+        server.close()
+        closed = loop.create_task(server.wait_closed())
+        closed.apply_timeout(5)
+        await closed
+        transport = client.get_transport()
+        return reply, server.active_count, transport is not None and transport.is_closing()
+
+    assert run(loop, main()) == (b"ping", 0, True)
+
+
+def test_eof_from_the_server_closes_the_clients_transport(loop: EventThread) -> None:
+    class SayBye(ReadWriteProtocolBase):
+        __slots__ = ()
+
+        def connection_made(self, transport: Transport, /) -> None:
+            ReadWriteProtocolBase.connection_made(self, transport)
+            self.write(b"bye")
+            self.close_transport()
+
+    async def main() -> tuple[bytes, bool]:
+        server = await create_server_to(loop, lambda: SayBye(loop), "127.0.0.1", 0)
+        await server.start()
+        client = await create_connection_to(
+            loop, lambda: ReadWriteProtocolBase(loop), "127.0.0.1", server.sockets[0].getsockname()[1]
+        )
+        reply = await client.read()
+        await skip_ready_cycle()
+        transport = client.get_transport()
+        server.close()
+        await server.wait_closed()
+        return reply, transport is not None and transport.is_closing()
+
+    assert run(loop, main()) == (b"bye", True)
+
+
+async def test_read_until_finds_boundaries_across_any_chunking(scarletio_loop: EventThread) -> None:
+    generator = random.Random(12)
+    for _ in range(300):
+        pieces = [bytes(generator.choice(b"ab") for _ in range(generator.randrange(0, 6))) for _ in range(6)]
+        boundary = bytes(generator.choice(b"ab") for _ in range(generator.randrange(1, 4)))
+        data = b"".join(pieces)
+        protocol = ReadProtocolBase(scarletio_loop)
+        consumed = generator.randrange(0, 3)  # a first chunk already partly read: an offset into it
+        first = b"#" * consumed + pieces[0]
+        if first:
+            protocol.data_received(first)
+        for piece in pieces[1:]:
+            if piece:
+                protocol.data_received(piece)
+        assert await protocol.read_exactly(consumed) == b"#" * consumed
+        protocol.eof_received()
+        index = data.find(boundary)
+        if index < 0:
+            with pytest.raises(IncompleteRead):
+                await protocol.read_until(boundary)
+        else:
+            assert await protocol.read_until(boundary) == data[:index], (pieces, boundary)
+            assert await protocol.read() == data[index + len(boundary) :]
+
+
+async def test_read_until_waiting_for_data_finds_boundaries_across_any_arrival(scarletio_loop: EventThread) -> None:
+    generator = random.Random(34)
+    for _ in range(200):
+        pieces = [bytes(generator.choice(b"ab") for _ in range(generator.randrange(1, 5))) for _ in range(8)]
+        boundary = bytes(generator.choice(b"ab") for _ in range(generator.randrange(1, 4)))
+        data = b"".join(pieces)
+        protocol = ReadProtocolBase(scarletio_loop)
+        reader = scarletio_loop.create_task(protocol.read_until(boundary))
+        for piece in pieces:  # one chunk at a time, the reader searching after each
+            await skip_ready_cycle()
+            if reader.is_done():
+                break
+            protocol.data_received(piece)
+        protocol.eof_received()
+        index = data.find(boundary)
+        if index < 0:
+            with pytest.raises(IncompleteRead):
+                await reader
+        else:
+            assert await reader == data[:index], (pieces, boundary)

@@ -2,7 +2,7 @@
 
 Covers checklist items 31-42, with our deliberate differences: `cancel_with` is never lost (D9),
 awaiting anything but a scarletio Future throws an explanatory `RuntimeError` into the coroutine,
-tasks have no public constructor, and a foreign thread may not cancel a task while its loop runs.
+`Task(loop, coroutine)` creates and schedules a task as `create_task` does, and a foreign thread may not cancel a task while its loop runs.
 Every test runs once per real backend; bodies are coroutines run on the loop with `loop.run`.
 """
 
@@ -62,13 +62,49 @@ async def wait_on(future: Future[T]) -> T:
 # ---- construction and starting (31) ----------------------------------------------------------------------
 
 
-def test_task_has_no_public_constructor(loop: EventThread) -> None:
+def test_task_constructor_creates_and_schedules_the_task_like_create_task(loop: EventThread) -> None:
+    async def double(value: int) -> int:
+        await skip_ready_cycle()
+        return value * 2
+
+    async def main() -> tuple[bool, bool, int]:
+        task = Task(loop, double(21))
+        listed = task in loop.get_tasks()
+        started_pending = task.is_pending()
+        return listed, started_pending, await task
+
+    assert run(loop, main()) == (True, True, 42)
+
+
+def test_task_constructor_works_from_a_plain_thread_and_wakes_the_loop(loop: EventThread) -> None:
+    async def answer() -> int:
+        return 7
+
+    assert Task(loop, answer()).sync_wrap().wait(5) == 7
+
+
+def test_task_constructor_accepts_the_older_coroutine_first_order(loop: EventThread) -> None:
+    async def answer() -> str:
+        return "old order"
+
+    task: Task[str] = Task(answer(), loop)  # type: ignore[arg-type]
+    assert task.sync_wrap().wait(5) == "old order"
+
+
+def test_task_constructor_refuses_what_is_not_a_coroutine(loop: EventThread) -> None:
+    with pytest.raises(TypeError, match=r"^Task needs a coroutine, got <function .*>; call the async function"):
+        Task(loop, cycles)  # type: ignore[arg-type]
+
+
+def test_task_constructor_on_a_stopped_loop_raises_and_closes_the_coroutine(loop: EventThread) -> None:
+    loop.run(cycles(1))
+    loop.stop()
+    loop.join(5)
     coroutine = wait_on(pending(loop))
-    try:
-        with pytest.raises(TypeError, match=r"^tasks have no public constructor; use loop\.create_task\(coroutine\)$"):
-            Task(loop, coroutine)
-    finally:
-        coroutine.close()
+    with pytest.raises(RuntimeError, match=r"is stopped"):
+        Task(loop, coroutine)
+    assert isinstance(coroutine, types.CoroutineType)
+    assert coroutine.cr_frame is None  # closed: no "never awaited" warning
 
 
 def test_task_does_not_run_its_body_before_the_next_ready_cycle(loop: EventThread) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -375,3 +376,81 @@ def test_create_task_with_an_explicit_loop_works_from_a_plain_thread(loops: list
 
     assert in_fresh_thread(body)
     assert done.wait(LATE)
+
+
+# ---- names of the original scarletio: run_coroutine, get_tasks, LOOP_TIME, future_or_timeout ------------
+
+
+def test_run_coroutine_from_a_plain_thread_blocks_and_returns_the_result(loops: list[EventThread]) -> None:
+    def body() -> tuple[int, int]:
+        loop = create_event_loop()
+        loops.append(loop)
+        from_detected = scarletio.run_coroutine(answer())
+        from_given = scarletio.run_coroutine(answer(), loop)
+        assert isinstance(from_detected, int) and isinstance(from_given, int)
+        return from_detected, from_given
+
+    assert in_fresh_thread(body) == (42, 42)
+
+
+def test_run_coroutine_from_a_plain_thread_raises_the_coroutines_exception(loops: list[EventThread]) -> None:
+    async def failing() -> int:
+        raise LookupError("nothing here")
+
+    def body() -> None:
+        loops.append(create_event_loop())
+        scarletio.run_coroutine(failing())
+
+    with pytest.raises(LookupError, match=r"^nothing here$"):
+        in_fresh_thread(body)
+
+
+def test_run_coroutine_on_the_loops_own_thread_returns_the_task(loops: list[EventThread]) -> None:
+    loop = EventThread()
+    loops.append(loop)
+
+    async def main() -> tuple[bool, int]:
+        task = scarletio.run_coroutine(answer())
+        assert isinstance(task, Task)
+        return task.loop is loop, await task
+
+    assert loop.run(main(), timeout=5) == (True, 42)
+
+
+def test_run_coroutine_from_another_loop_returns_a_wrapper_to_await(loops: list[EventThread]) -> None:
+    target = EventThread(name="target")
+    caller = EventThread(name="caller")
+    loops.extend((target, caller))
+
+    async def main() -> tuple[str, str]:
+        waitable = scarletio.run_coroutine(current_thread(), target)
+        assert isinstance(waitable, scarletio.FutureWrapperAsync)
+        ran_on = await waitable
+        return ran_on.name, threading.current_thread().name
+
+    assert caller.run(main(), timeout=5) == ("target", "caller")
+
+
+async def nap() -> None:
+    await sleep(60)
+
+
+def test_get_tasks_lists_the_unfinished_tasks_of_the_loop(loops: list[EventThread]) -> None:
+    loop = EventThread()
+    loops.append(loop)
+
+    async def main() -> tuple[bool, bool, bool]:
+        sleeper = loop.create_task(nap())
+        current = get_current_task()
+        listed = scarletio.get_tasks()
+        given = scarletio.get_tasks(loop)
+        sleeper.cancel()
+        return sleeper in listed, current in listed, listed == given
+
+    assert loop.run(main(), timeout=5) == (True, True, True)
+
+
+def test_loop_time_is_the_real_backends_clock() -> None:
+    assert scarletio.LOOP_TIME is time.monotonic
+    assert scarletio.LOOP_TIME_RESOLUTION == time.get_clock_info("monotonic").resolution
+    assert scarletio.future_or_timeout is scarletio.apply_timeout

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+import types
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 from _fixtures import LATE
 
-from scarletio import CancelledError, EventThread, Future, skip_ready_cycle, sleep
+from scarletio import CancelledError, EventThread, Future, get_event_loop, skip_ready_cycle, sleep
 from scarletio.core.wrappers import FutureWrapperAsync, FutureWrapperSync
 
 BACKENDS = ("epoll", "poll")
@@ -224,3 +226,133 @@ def test_loop_enter_pauses_the_loop_inside_the_block(loop: EventThread) -> None:
     inside = [tick for tick in ticks if entered <= tick <= left]
     assert inside == []
     assert any(tick > left for tick in ticks), "the loop did not resume after the block"
+
+
+# ---- no callback is left behind, whatever the outcome of a wait --------------------------------
+
+
+def callbacks_of(future: Future[Any]) -> list[object]:
+    """The callbacks registered on `future`, read on its loop thread."""
+    return future.sync_wrap()._on_owner(lambda: list(future.iter_callbacks()))
+
+
+async def forever() -> None:
+    await get_event_loop().create_future()
+
+
+def test_async_wrap_wait_timeout_takes_its_callback_off_the_future(loop: EventThread, other_loop: EventThread) -> None:
+    future: Future[int] = Future(loop)
+
+    async def on_other() -> list[object]:
+        with pytest.raises(TimeoutError):
+            await future.async_wrap(other_loop).wait(timeout=0.0)
+        return list(future.iter_callbacks())  # already gone when wait() returns
+
+    assert other_loop.run(on_other(), timeout=5) == []
+    assert callbacks_of(future) == []
+    assert future.is_pending()
+
+
+def test_async_wrap_wait_timeout_with_propagation_cancels_the_future_and_leaves_nothing(
+    loop: EventThread, other_loop: EventThread
+) -> None:
+    future: Future[int] = Future(loop)
+
+    async def on_other() -> tuple[list[object], bool]:
+        with pytest.raises(TimeoutError):
+            await future.async_wrap(other_loop).wait(timeout=0.0, propagate_cancellation=True)
+        return list(future.iter_callbacks()), future.is_cancelled()
+
+    assert other_loop.run(on_other(), timeout=5) == ([], True)
+
+
+def test_async_wrap_wait_timeout_with_propagation_waits_for_a_task_to_end_cancelled(
+    loop: EventThread, other_loop: EventThread
+) -> None:
+    task = loop.create_task_thread_safe(forever())
+
+    async def on_other() -> tuple[list[object], bool, BaseException | None]:
+        with pytest.raises(TimeoutError) as caught:
+            await task.async_wrap(other_loop).wait(timeout=0.0, propagate_cancellation=True)
+        return list(task.iter_callbacks()), task.is_cancelled(), caught.value.__cause__
+
+    callbacks, cancelled, cause = other_loop.run(on_other(), timeout=5)
+    assert callbacks == []
+    assert cancelled
+    assert isinstance(cause, CancelledError)
+
+
+def test_async_wrap_wait_for_completion_timeout_returns_false_and_leaves_nothing(
+    loop: EventThread, other_loop: EventThread
+) -> None:
+    future: Future[int] = Future(loop)
+
+    async def on_other() -> tuple[bool, list[object], bool]:
+        finished = await future.async_wrap(other_loop).wait_for_completion(timeout=0.0, propagate_cancellation=True)
+        return finished, list(future.iter_callbacks()), future.is_cancelled()
+
+    assert other_loop.run(on_other(), timeout=5) == (False, [], True)
+
+
+def test_cancelling_a_task_awaiting_an_async_wrapper_takes_the_callback_off(
+    loop: EventThread, other_loop: EventThread
+) -> None:
+    future: Future[int] = Future(loop)
+
+    async def waiting() -> int:
+        return await future.async_wrap(other_loop)
+
+    async def on_other() -> tuple[bool, list[object]]:
+        task = other_loop.create_task(waiting())
+        for _ in range(20):  # until the wrapper's callback is registered on the other loop
+            await sleep(0.005)
+            if list(future.iter_callbacks()):
+                break
+        task.cancel()
+        with pytest.raises(CancelledError):
+            await task
+        return task.is_cancelled(), list(future.iter_callbacks())
+
+    assert other_loop.run(on_other(), timeout=5) == (True, [])
+    assert future.is_pending()  # cancelling the wait does not cancel the future
+
+
+def test_async_wrapper_works_with_yield_from_like_a_future(loop: EventThread, other_loop: EventThread) -> None:
+    task = loop.create_task_thread_safe(answer_after(0.01, 5))
+    assert vars(FutureWrapperAsync)["__iter__"] is vars(FutureWrapperAsync)["__await__"]
+
+    @types.coroutine
+    def generator_based() -> Generator[Any, None, int]:
+        value: int = yield from task.async_wrap(other_loop)
+        return value + 1
+
+    async def on_other() -> int:
+        return await generator_based()
+
+    assert other_loop.run(on_other(), timeout=5) == 6
+
+
+def test_sync_wrap_wait_timeout_takes_its_callback_off_before_returning(loop: EventThread) -> None:
+    future: Future[int] = Future(loop)
+    loop.run(_settle())  # the loop runs, so the wait registers on its thread
+    with pytest.raises(TimeoutError):
+        future.sync_wrap().wait(0.01)
+    assert list(future.iter_callbacks()) == []
+    assert future.sync_wrap().wait_for_completion(0.01) is False
+    assert list(future.iter_callbacks()) == []
+    with pytest.raises(TimeoutError):
+        future.sync_wrap().wait(0.01, propagate_cancellation=True)
+    assert list(future.iter_callbacks()) == []
+    assert future.is_cancelled()
+
+
+def test_ensure_future_of_another_loops_future_gives_a_future_of_this_loop(
+    loop: EventThread, other_loop: EventThread
+) -> None:
+    task = loop.create_task_thread_safe(answer_after(0.01, 9))
+
+    async def on_other() -> tuple[bool, int]:
+        here = other_loop.ensure_future(task)
+        return here.loop is other_loop, await here
+
+    assert other_loop.run(on_other(), timeout=5) == (True, 9)

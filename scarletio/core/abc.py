@@ -316,6 +316,10 @@ class EventLoop(Protocol):
         """Return a future of this loop for `awaitable` (a task for anything that is not one)."""
         ...
 
+    def _queue_foreign_task(self, task: Task[Any], coroutine: Coroutine[Any, Any, object], what: str) -> None:
+        """Queue a new task from a thread that is not the loop's, starting or waking the loop."""
+        ...
+
     def run_in_executor(self, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:
         """Run a blocking `function(*args)` on an executor thread; call it on the loop thread."""
         ...

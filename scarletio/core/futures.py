@@ -23,9 +23,9 @@ from .abc import Cancellable, EventLoop, Runnable
 from .exceptions import CancelledError, InvalidStateError
 from .handles import Handle
 
-from .wrappers import FutureWrapperAsync, FutureWrapperSync, copy_outcome
+from .wrappers import FutureWrapperAsync, FutureWrapperSync, call_on_owner
 
-__all__ = ("Future", "new_future", "report_unretrieved_exceptions")
+__all__ = ("Future", "drive_task_of", "new_future", "report_unretrieved_exceptions")
 
 T = TypeVar("T")
 
@@ -63,6 +63,23 @@ def _as_exception(exception: BaseException | type[BaseException], location: str)
             f"{location} cannot take StopIteration; it would silently end the awaiting coroutine, raise another exception"
         )
     return exception
+
+
+# An executor thread driving a task's coroutine inside `async with enter_executor():` records the
+# task's loop here. Resolving or cancelling a future of that loop from such a thread is what the block
+# is written for, so those calls are carried out on the loop thread (the executor thread waits for
+# them there) instead of being refused. Only the foreign-thread path ever reads this.
+_DRIVING = threading.local()
+
+
+def drive_task_of(loop: EventLoop | None) -> None:
+    """Mark this thread as driving a task of `loop` inside `enter_executor()`; `None` clears the mark."""
+    _DRIVING.loop = loop
+
+
+def _hops_to(loop: EventLoop) -> bool:
+    """Return whether this (foreign) thread carries its calls on `loop`'s futures over to the loop thread."""
+    return getattr(_DRIVING, "loop", None) is loop
 
 
 def _refuse_foreign_thread(future: Future[Any], location: str) -> None:
@@ -254,12 +271,16 @@ class Future(Generic[T]):
         state = self._state
         if state & DONE:
             raise InvalidStateError(self, "set_result")
-        self._result = result
         # `_complete` inlined: this is the hot path of every future resolution.
         loop = self._loop
         if loop._loop_thread_id != get_ident():
+            if _hops_to(loop):
+                call_on_owner(loop, self.set_result, result)
+                return
+            self._result = result
             self._complete(RETURN, "set_result")
             return
+        self._result = result
         # A pending future's state is almost always 0; `int & int` is not a specialised bytecode.
         self._state = RETURN | (state & SILENCED) if state else RETURN
         callbacks = self._callbacks
@@ -285,11 +306,14 @@ class Future(Generic[T]):
         state = self._state
         if state & DONE:
             return 0
-        self._result = result
         loop = self._loop
         if loop._loop_thread_id != get_ident():
+            if _hops_to(loop):
+                return call_on_owner(loop, self.set_result_if_pending, result)
+            self._result = result
             self._complete(RETURN, "set_result_if_pending")
             return 1
+        self._result = result
         # `_complete` inlined, as in `set_result`: locks and timers resolve futures this way.
         self._state = RETURN | (state & SILENCED) if state else RETURN
         callbacks = self._callbacks
@@ -321,7 +345,11 @@ class Future(Generic[T]):
         """
         if self._state & DONE:
             raise InvalidStateError(self, "set_exception")
-        self._store_exception(_as_exception(exception, "set_exception"))
+        exception = _as_exception(exception, "set_exception")
+        if self._loop._loop_thread_id != get_ident() and _hops_to(self._loop):
+            call_on_owner(self._loop, self.set_exception, exception)
+            return
+        self._store_exception(exception)
         self._complete(RAISE, "set_exception")
 
     def set_exception_if_pending(self, exception: BaseException | type[BaseException]) -> int:
@@ -339,6 +367,8 @@ class Future(Generic[T]):
         exception = _as_exception(exception, "set_exception_if_pending")
         if self._state & DONE:
             return 0
+        if self._loop._loop_thread_id != get_ident() and _hops_to(self._loop):
+            return call_on_owner(self._loop, self.set_exception_if_pending, exception)
         self._store_exception(exception)
         self._complete(RAISE, "set_exception_if_pending")
         return 1
@@ -352,6 +382,8 @@ class Future(Generic[T]):
         if self._state & DONE:
             self._state |= SILENCED
             return 0
+        if self._loop._loop_thread_id != get_ident() and _hops_to(self._loop):
+            return call_on_owner(self._loop, self.cancel)
         self._complete(CANCELLED, "cancel")
         return 1
 
@@ -371,6 +403,8 @@ class Future(Generic[T]):
         if self._state & DONE:
             self._state |= SILENCED
             return 0
+        if self._loop._loop_thread_id != get_ident() and _hops_to(self._loop):
+            return call_on_owner(self._loop, self.cancel_with, exception)
         self._exception = exception
         self._complete(CANCELLED | RAISE, "cancel_with")
         return 1
@@ -431,6 +465,9 @@ class Future(Generic[T]):
                 with the loop completing the future; use `loop.call_soon_thread_safe`).
         """
         if self._loop._loop_thread_id != get_ident():
+            if _hops_to(self._loop):
+                call_on_owner(self._loop, self.add_done_callback, callback)
+                return
             _refuse_foreign_thread(self, "add_done_callback")
         handle = _DoneCallback(callback, self)
         callbacks = self._callbacks
@@ -504,19 +541,13 @@ class Future(Generic[T]):
         """
         return FutureWrapperAsync(self, loop)
 
-    def _mirror_on(self, loop: EventLoop) -> Future[T]:
-        """Return a future of `loop` (another loop) that completes like this one; see `async_wrap`."""
-        mirror: Future[T] = new_future(loop)
-        if self.is_done():
-            copy_outcome(self, mirror)
-            return mirror
+    def _new_on(self, loop: EventLoop) -> Future[Any]:
+        """Return a new pending plain future of `loop`: for the wrappers, which cannot import this class.
 
-        def forward(finished: Future[T]) -> None:
-            if not mirror.is_done():
-                loop.call_soon(copy_outcome, finished, mirror)
-
-        self._loop.call_soon(self.add_done_callback, forward)
-        return mirror
+        (The `EventLoop` protocol has no `create_future`: pyright cannot match a method generic only in
+        its result structurally.)
+        """
+        return new_future(loop)
 
     def wait_for_completion(self) -> Awaitable[None]:
         """Wait until the future is done without retrieving its result or exception.

@@ -41,7 +41,7 @@ from .reporting import report_error
 from .abc import Backend, Executor, FileLike, Runnable, VirtualTime
 from .futures import Future
 from .handles import Handle, TimerEntry, TimerHandle
-from .tasks import Task, _new_task
+from .tasks import Task, _new_task, check_coroutine
 
 __all__ = ("DRAIN_BUDGET", "Scheduler")
 
@@ -60,12 +60,6 @@ _BOOTING = object()
 
 _READ = READ
 _WRITE = WRITE
-
-
-def _check_coroutine(value: object) -> None:
-    if not isinstance(value, (Coroutine, GeneratorType)):
-        hint = "; call the async function to get one: f() rather than f" if callable(value) else ""
-        raise TypeError(f"create_task needs a coroutine, got {value!r}{hint}")
 
 
 class Scheduler(threading.Thread):
@@ -315,7 +309,7 @@ class Scheduler(threading.Thread):
             RuntimeError: If the loop is stopped.
         """
         if type(coroutine) is not CoroutineType:
-            _check_coroutine(coroutine)
+            check_coroutine(coroutine, "create_task")
         # (pyright narrows `coroutine` by the `type()` test to a union with `CoroutineType[Unknown, ...]`.)
         task = _new_task(self, coroutine)  # pyright: ignore[reportUnknownArgumentType]
         if self._loop_thread_id == get_ident():
@@ -340,6 +334,8 @@ class Scheduler(threading.Thread):
     def ensure_future(self, awaitable: Awaitable[T]) -> Future[T]:
         """Return a future for `awaitable`: a future of this loop as it is, anything else as a task.
 
+        A future of another loop gets a task of this loop awaiting `future.async_wrap(self)`.
+
         Args:
             awaitable: A coroutine, a generator-based coroutine, a future, or an object with `__await__`.
 
@@ -348,13 +344,10 @@ class Scheduler(threading.Thread):
 
         Raises:
             TypeError: If `awaitable` is not awaitable.
-            ValueError: If it is a future of another loop.
         """
         if isinstance(awaitable, Future):
-            if awaitable._loop is not self:
-                raise ValueError(
-                    f"{awaitable!r} belongs to another event loop; use future.async_wrap(loop) to await it here"
-                )
+            if awaitable._loop is not self:  # a task of this loop waits for it (as the original wraps it)
+                return self.create_task(await_any(awaitable.async_wrap(self)))
             return awaitable
         if isinstance(awaitable, (Coroutine, GeneratorType)):
             return self.create_task(awaitable)  # pyright: ignore[reportUnknownArgumentType]
@@ -627,15 +620,16 @@ class Scheduler(threading.Thread):
     def _asyncgen_finalizer(self, generator: AsyncGenerator[Any, Any]) -> None:
         finalize_async_generator(self, generator)
 
-    def shutdown_async_generators(self) -> int:
-        """Close every asynchronous generator first iterated on this loop that is still open.
-
-        Must run on the loop thread; `stop()` calls it.
+    async def shutdown_async_generators(self) -> int:
+        """Close every open asynchronous generator first iterated on this loop (`stop()` does it too).
 
         Returns:
-            How many generators were scheduled for closing.
+            How many generators were closed (each has run its `aclose()`).
         """
-        return close_async_generators(self)
+        closing = close_async_generators(self)
+        for task in closing:
+            await task.wait_for_completion()
+        return len(closing)
 
     def __repr__(self) -> str:
         daemon = ", daemon = True" if self.daemon else ""

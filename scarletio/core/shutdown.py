@@ -51,7 +51,7 @@ def shut_down(loop: LoopInternals) -> None:
     try:
         deadline = loop._clock.now() + STOP_GRACE_SECONDS
         run_down(loop, deadline)
-        loop.shutdown_async_generators()
+        close_async_generators(loop)
         run_down(loop, deadline)
         if loop._tasks:
             names = ", ".join(repr(task) for task in loop._tasks)
@@ -109,10 +109,8 @@ def finalize_async_generator(loop: LoopInternals, generator: AsyncGenerator[Any,
             pass
 
 
-def close_async_generators(loop: LoopInternals) -> int:
-    """Schedule `aclose()` of every open asynchronous generator of `loop`; return how many."""
+def close_async_generators(loop: LoopInternals) -> list[Task[object]]:
+    """Schedule `aclose()` of every open asynchronous generator of `loop`; return the closing tasks."""
     generators = list(loop._asyncgens)
     loop._asyncgens.clear()
-    for generator in generators:
-        create_task_during_stop(loop, generator.aclose())
-    return len(generators)
+    return [create_task_during_stop(loop, generator.aclose()) for generator in generators]

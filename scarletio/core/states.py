@@ -8,7 +8,7 @@ parts of its work (`timers`, `watching`, `outside`, `shutdown`) take the loop as
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncGenerator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, Protocol
 
 from .abc import Clock, EventLoop, Executor
@@ -44,8 +44,5 @@ class LoopInternals(EventLoop, DrivenLoop, Protocol):
 
     def _refuse_stopped(self, what: str) -> RuntimeError: ...
 
-    def _queue_foreign_task(self, task: Task[Any], coroutine: Coroutine[Any, Any, object], what: str) -> None: ...
-
     def get_executor(self) -> Executor: ...
 
-    def shutdown_async_generators(self) -> int: ...

@@ -5,6 +5,10 @@ suspends. A bare `yield` (what `skip_ready_cycle` does) puts the task back at th
 queue; a yielded scarletio `Future` makes the task wait: the task object itself goes into the future's
 callback list and is queued again when the future completes.
 
+`Task(loop, coroutine)` creates the task and queues its first step, as `loop.create_task(coroutine)`
+does (and as in the original scarletio and asyncio); the loop builds its own tasks through `_new_task`,
+which fills the slots without the constructor's checks.
+
 Cancellation follows the original scarletio: cancelling a task that waits on a future cancels that
 future, so the `await` raises `CancelledError`; otherwise a flag makes the next step throw
 `CancelledError` into the coroutine. `cancel_with` always sets the flag too, so it is never lost.
@@ -16,37 +20,74 @@ import sys
 from _thread import get_ident
 from collections.abc import Callable, Coroutine
 from contextvars import Context, copy_context
-from types import FrameType
+from types import CoroutineType, FrameType, GeneratorType
 from typing import Any, Generic, NoReturn, TextIO, TypeVar
 
 from .abc import EventLoop
 from .exceptions import CancelledError
-from .futures import CANCELLED, CANCELLING, DONE, RAISE, RETURN, SILENCED, Future, _as_exception, _refuse_foreign_thread
+from .futures import (
+    CANCELLED,
+    CANCELLING,
+    DONE,
+    RAISE,
+    RETURN,
+    SILENCED,
+    Future,
+    _as_exception,
+    _hops_to,
+    _refuse_foreign_thread,
+)
+from .wrappers import call_on_owner
 from .handles import Handle
 
 __all__ = ("Task",)
 
 T = TypeVar("T")
 
-_CONSTRUCTION_TOKEN = object()
+
+def _is_coroutine(value: object) -> bool:
+    return type(value) is CoroutineType or isinstance(value, (Coroutine, GeneratorType))
+
+
+def check_coroutine(value: object, what: str) -> None:
+    """Raise `TypeError` unless `value` is a coroutine (or a generator-based one) a task can drive."""
+    if not _is_coroutine(value):
+        hint = "; call the async function to get one: f() rather than f" if callable(value) else ""
+        raise TypeError(f"{what} needs a coroutine, got {value!r}{hint}")
 
 
 class Task(Future[T], Generic[T]):
     """A coroutine scheduled on a loop; awaiting the task gives the coroutine's return value.
 
-    Tasks are made by the loop (`loop.create_task(coroutine)`), never constructed directly.
+    `Task(loop, coroutine)` is the same as `loop.create_task(coroutine)`: it creates the task and
+    schedules its first step for the next ready cycle, from any thread.
+
+    Args:
+        loop: The loop that runs the task.
+        coroutine: The coroutine to drive, for example `main()`.
+
+    Raises:
+        TypeError: If `coroutine` is not a coroutine.
+        RuntimeError: If the loop is stopped.
     """
 
     __slots__ = ("_cancel_exception", "_context", "_coroutine", "_waited_future")
 
-    def __init__(self, loop: EventLoop, coroutine: Coroutine[Any, Any, T], token: object = None) -> None:
-        if token is not _CONSTRUCTION_TOKEN:
-            raise TypeError("tasks have no public constructor; use loop.create_task(coroutine)")
-        Future.__init__(self, loop)  # pyright: ignore[reportUnknownMemberType]  # not super(): one lookup less per task
+    def __init__(self, loop: EventLoop, coroutine: Coroutine[Any, Any, T]) -> None:
+        if not _is_coroutine(coroutine) and _is_coroutine(loop):
+            # Early releases of the original took `Task(coroutine, loop)`; code written for them runs too.
+            loop, coroutine = coroutine, loop  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+        check_coroutine(coroutine, "Task")
+        Future.__init__(self, loop)  # pyright: ignore[reportUnknownMemberType]
         self._coroutine = coroutine
         self._context: Context = copy_context()
         self._waited_future: Future[Any] | None = None
         self._cancel_exception: BaseException | None = None
+        if loop._loop_thread_id == get_ident():  # queued as `loop.create_task` queues its tasks
+            loop._tasks[self] = None
+            loop._ready.append(self)
+        else:
+            loop._queue_foreign_task(self, coroutine, "create a task")
 
     @property
     def name(self) -> str:
@@ -210,6 +251,8 @@ class Task(Future[T], Generic[T]):
             self._state = state | SILENCED
             return 0
         if self._loop._loop_thread_id != get_ident():
+            if _hops_to(self._loop):
+                return call_on_owner(self._loop, self.cancel)
             _refuse_foreign_thread(self, "cancel")
         waited = self._waited_future
         if waited is not None and waited.cancel():
@@ -235,6 +278,8 @@ class Task(Future[T], Generic[T]):
             self._state = state | SILENCED
             return 0
         if self._loop._loop_thread_id != get_ident():
+            if _hops_to(self._loop):
+                return call_on_owner(self._loop, self.cancel_with, exception)
             _refuse_foreign_thread(self, "cancel_with")
         self._cancel_exception = exception
         self._state = state | CANCELLING
@@ -304,7 +349,23 @@ class Task(Future[T], Generic[T]):
 _task_step: Callable[[Task[Any]], None] = Task._step  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
 
 
+_allocate: Callable[[type[Task[Any]]], Task[Any]] = object.__new__
+
+
 def _new_task(loop: EventLoop, coroutine: Coroutine[Any, Any, T]) -> Task[T]:  # pyright: ignore[reportUnusedFunction]
-    """Build a task for `loop`; the loop queues its first step."""
-    return Task(loop, coroutine, _CONSTRUCTION_TOKEN)
+    """Build a task for `loop` without queueing it; the loop queues its first step.
+
+    The slots are filled here rather than by `__init__` (which also schedules): the loop makes a task
+    for every `create_task`, and one Python call less counts there.
+    """
+    task: Task[T] = _allocate(Task)
+    task._loop = loop
+    task._state = 0
+    task._callbacks = None
+    task._timer = None
+    task._coroutine = coroutine
+    task._context = copy_context()
+    task._waited_future = None
+    task._cancel_exception = None
+    return task
 

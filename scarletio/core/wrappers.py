@@ -10,7 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 from _thread import get_ident
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack
 
@@ -21,7 +21,7 @@ from .exceptions import CancelledError
 if TYPE_CHECKING:
     from .futures import Future
 
-__all__ = ("FutureWrapperAsync", "FutureWrapperSync", "copy_outcome")
+__all__ = ("FutureWrapperAsync", "FutureWrapperSync", "call_on_owner", "copy_outcome")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -29,6 +29,31 @@ Ts = TypeVarTuple("Ts")
 
 CANCELLATION_GRACE_SECONDS = 0.1
 """How long a timed-out `wait(..., propagate_cancellation=True)` waits for the cancellation to land."""
+
+
+def _runs_here(loop: EventLoop) -> bool:
+    """Return whether this thread may touch `loop`'s objects: it is the loop thread, or the loop is idle."""
+    return loop._loop_thread_id == get_ident() or not loop._loop_thread_id or loop.is_closed()
+
+
+def call_on_owner(loop: EventLoop, function: Callable[[Unpack[Ts]], R], *args: Unpack[Ts]) -> R:
+    """Call `function(*args)` on `loop`'s thread, blocking this thread until it returned there.
+
+    Runs it here at once on the loop thread itself or when the loop is idle (not started, or stopped).
+    The function's exception is raised here.
+    """
+    if _runs_here(loop):
+        return function(*args)
+    outcome: concurrent.futures.Future[R] = concurrent.futures.Future()
+
+    def call() -> None:
+        try:
+            outcome.set_result(function(*args))
+        except BaseException as error:
+            outcome.set_exception(error)
+
+    loop.call_soon(call)
+    return outcome.result()
 
 
 class _WrapperBase(Generic[T]):
@@ -41,19 +66,7 @@ class _WrapperBase(Generic[T]):
 
     def _on_owner(self, function: Callable[[Unpack[Ts]], R], *args: Unpack[Ts]) -> R:
         """Call `function(*args)` on the future's loop thread and return its result here."""
-        loop = self.future._loop
-        if loop._loop_thread_id == get_ident() or not loop._loop_thread_id or loop.is_closed():
-            return function(*args)
-        outcome: concurrent.futures.Future[R] = concurrent.futures.Future()
-
-        def call() -> None:
-            try:
-                outcome.set_result(function(*args))
-            except BaseException as error:
-                outcome.set_exception(error)
-
-        loop.call_soon(call)
-        return outcome.result()
+        return call_on_owner(self.future._loop, function, *args)
 
     def is_pending(self) -> bool:
         """Return whether the wrapped future is pending."""
@@ -149,20 +162,43 @@ class FutureWrapperSync(_WrapperBase[T]):
             if finished.wait(timeout):
                 return True
         except BaseException as interrupt:
-            if propagate_cancellation and not finished.is_set():
-                interrupt.__cause__ = self._cancel_and_collect(finished)
+            if not finished.is_set():
+                if propagate_cancellation:
+                    interrupt.__cause__ = self._cancel_and_collect(finished)
+                self._unsubscribe(release)
             raise
         finally:
             if virtual is not None:
                 virtual._outside_waits.discard(future)
         if propagate_cancellation:
             cause = self._cancel_and_collect(finished)
+            self._unsubscribe(release)
             raise TimeoutError(f"waiting for {future!r} timed out after {timeout} seconds") from cause
-        try:
-            loop.call_soon(future.remove_done_callback, release)
-        except RuntimeError:
-            pass
+        self._unsubscribe(release)
         return False
+
+    def _unsubscribe(self, release: Callable[[object], object]) -> None:
+        """Take the wait's done-callback off the future, on its loop thread, and wait until it is off.
+
+        The wait lasts at most `CANCELLATION_GRACE_SECONDS`, so a busy loop cannot hold up a timed-out
+        or interrupted wait; the callback then comes off as soon as the loop runs again.
+        """
+        future = self.future
+        loop = future._loop
+        if _runs_here(loop):
+            future.remove_done_callback(release)
+            return
+        removed = ThreadSignal()
+
+        def remove() -> None:
+            future.remove_done_callback(release)
+            removed.set()
+
+        try:
+            loop.call_soon(remove)
+        except RuntimeError:  # the loop is stopping: it runs no callback any more
+            return
+        removed.wait(CANCELLATION_GRACE_SECONDS)
 
     def _cancel_and_collect(self, finished: ThreadSignal) -> BaseException | None:
         future = self.future
@@ -212,6 +248,11 @@ class FutureWrapperSync(_WrapperBase[T]):
 class FutureWrapperAsync(_WrapperBase[T]):
     """Lets tasks of another event loop await a future.
 
+    Every wait (`await wrapper`, `wait`, `wait_for_completion`) registers a done-callback on the
+    wrapped future and takes it off again before it returns, whatever the outcome (result, timeout,
+    cancellation of the waiting task); the callback is added and removed on the future's own loop
+    thread, and the waiting task waits for the removal to have happened there.
+
     Args:
         future: The future to wait for.
         loop: The loop whose tasks will await the wrapper.
@@ -223,53 +264,192 @@ class FutureWrapperAsync(_WrapperBase[T]):
         super().__init__(future)
         self.loop: EventLoop = loop
 
-    def _mirror(self) -> Future[T]:
-        """Return a future of `self.loop` that completes like the wrapped one."""
-        return self.future._mirror_on(self.loop)
+    # ---- hops to the future's loop --------------------------------------------------------------
 
-    def __await__(self) -> Generator[Future[T], None, T]:
-        return self._mirror().__await__()
+    def _queue_on_owner(self, function: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> bool:
+        """Run `function(*args)` on the future's loop: now if possible, else queued there.
+
+        Returns:
+            False if the future's loop is stopping and runs nothing any more.
+        """
+        owner = self.future._loop
+        if _runs_here(owner):
+            function(*args)
+            return True
+        try:
+            owner.call_soon(function, *args)
+        except RuntimeError:
+            return False
+        return True
+
+    async def _on_owner_async(self, function: Callable[[Unpack[Ts]], R], *args: Unpack[Ts]) -> R | None:
+        """Run `function(*args)` on the future's loop thread and wait here, without blocking this loop.
+
+        A cancellation of the waiting task meanwhile is held back until the call has run, then raised.
+        A busy loop holds this wait up for at most `CANCELLATION_GRACE_SECONDS`; the call still runs
+        there later.
+
+        Returns:
+            The function's result, or `None` if the future's loop is stopping, or did not get to it in
+            time.
+        """
+        owner = self.future._loop
+        if _runs_here(owner):
+            return function(*args)
+        loop = self.loop
+        outcome: Future[R] = self.future._new_on(loop)
+
+        def call() -> None:
+            try:
+                value = function(*args)
+            except BaseException as error:
+                _deliver(loop, outcome.set_exception_if_pending, error)
+            else:
+                _deliver(loop, outcome.set_result_if_pending, value)
+
+        try:
+            owner.call_soon(call)
+        except RuntimeError:
+            return None
+        await _wait_uncancellable(loop, outcome, CANCELLATION_GRACE_SECONDS)
+        return outcome.get_result() if outcome.is_done() else None
+
+    # ---- waiting ----------------------------------------------------------------------------------
+
+    async def _settle(self, timeout: float | None, propagate_cancellation: bool) -> tuple[bool, BaseException | None]:
+        """Wait until the future is done or `timeout` passed; leave no callback behind.
+
+        Returns:
+            Whether the future is done, and (when a timeout cancelled it) the exception it ended with.
+        """
+        source = self.future
+        if source.is_done():
+            return True, None
+        loop = self.loop
+        waiter: Future[bool] = source._new_on(loop)
+
+        def forward(_: Future[T]) -> None:
+            _deliver(loop, waiter.set_result_if_pending, True)
+
+        if not self._queue_on_owner(source.add_done_callback, forward):
+            raise RuntimeError(f"{source!r} can never finish: its event loop is stopping")
+        timer = None if timeout is None else loop.call_after(timeout, waiter.set_result_if_pending, False)
+        try:
+            finished = await waiter
+        except GeneratorExit:  # the waiting coroutine is being closed: no await possible any more
+            self._queue_on_owner(source.remove_done_callback, forward)
+            if propagate_cancellation:
+                self._queue_on_owner(source.cancel)
+            raise
+        except BaseException as interrupt:
+            if timer is not None:
+                timer.cancel()
+            await self._on_owner_async(source.remove_done_callback, forward)
+            if propagate_cancellation and not source.is_done():
+                interrupt.__cause__ = await self._propagate_cancellation()
+            raise
+        if timer is not None:
+            timer.cancel()
+        if finished:
+            return True, None
+        await self._on_owner_async(source.remove_done_callback, forward)
+        if source.is_done():  # it finished while the timeout fired: its outcome is not lost
+            return True, None
+        if propagate_cancellation:
+            return False, await self._propagate_cancellation()
+        return False, None
+
+    async def _propagate_cancellation(self) -> BaseException | None:
+        """Cancel the future on its loop and give the cancellation a moment to land (a task has to
+        run once to see it); return the exception the future ended with, if it did."""
+        source = self.future
+        await self._on_owner_async(source.cancel)
+        if not source.is_done():
+            await self._settle(CANCELLATION_GRACE_SECONDS, False)
+        return source.get_exception() if source.is_done() else None
+
+    def __await__(self) -> Generator[object, None, T]:
+        return self.wait().__await__()
+
+    __iter__ = __await__
 
     async def wait(self, timeout: float | None = None, propagate_cancellation: bool = False) -> T:
         """Wait for the future and return its result (or raise its exception).
 
         Args:
             timeout: Seconds to wait at most.
-            propagate_cancellation: On timeout, also cancel the wrapped future.
+            propagate_cancellation: On timeout or when the waiting task is cancelled, also cancel the
+                wrapped future (and wait briefly for that to land).
 
         Raises:
-            TimeoutError: If the timeout passed.
+            TimeoutError: If the timeout passed; its cause is the future's exception when
+                `propagate_cancellation` cancelled it.
         """
-        mirror = self._mirror()
-        if timeout is not None:
-            mirror.apply_timeout(timeout)
-        try:
-            return await mirror
-        except TimeoutError:
-            if propagate_cancellation and not self.future.is_done():
-                self.cancel()
-            raise
+        finished, cause = await self._settle(timeout, propagate_cancellation)
+        if not finished:
+            raise TimeoutError(f"waiting for {self.future!r} timed out after {timeout} seconds") from cause
+        return self.future.get_result()
 
     async def wait_for_completion(self, timeout: float | None = None, propagate_cancellation: bool = False) -> bool:
         """Wait until the future is done, without retrieving its result.
 
         Args:
             timeout: Seconds to wait at most.
-            propagate_cancellation: On timeout, also cancel the wrapped future.
+            propagate_cancellation: On timeout or when the waiting task is cancelled, also cancel the
+                wrapped future.
 
         Returns:
             Whether the future finished in time.
         """
-        mirror = self._mirror()
-        if timeout is not None:
-            mirror.apply_timeout(timeout)
-        await mirror.wait_for_completion()
-        if mirror.is_cancelled() and not self.future.is_done():
-            if propagate_cancellation:
-                self.cancel()
-            return False
-        mirror.silence()
-        return True
+        finished, _ = await self._settle(timeout, propagate_cancellation)
+        return finished
+
+
+def _deliver(loop: EventLoop, setter: Callable[[R], object], value: R) -> None:
+    """Call `setter(value)` on `loop`'s thread (from any thread); nothing happens once it stopped."""
+    if loop._loop_thread_id == get_ident():
+        setter(value)
+        return
+    try:
+        loop.call_soon(setter, value)
+    except RuntimeError:  # the waiting loop stopped; its waiting task was cancelled
+        pass
+
+
+class _Release:
+    """A done-callback resolving another future of the same loop."""
+
+    __slots__ = ("guard",)
+
+    def __init__(self, guard: Future[None]) -> None:
+        self.guard = guard
+
+    def __call__(self, _: Future[Any]) -> None:
+        self.guard.set_result_if_pending(None)
+
+
+async def _wait_uncancellable(loop: EventLoop, future: Future[Any], limit: float) -> None:
+    """Wait until `future` is done or `limit` seconds passed; a cancellation of the waiting task
+    meanwhile is raised afterwards.
+
+    The waiting task never waits on `future` itself, so cancelling the task cannot cancel it.
+    """
+    cancellation: BaseException | None = None
+    end = loop.time() + limit
+    while not future.is_done() and loop.time() < end:
+        guard: Future[None] = future._new_on(loop)
+        release = _Release(guard)
+        future.add_done_callback(release)
+        timer = loop.call_at(end, guard.set_result_if_pending, None)
+        try:
+            await guard
+        except CancelledError as error:
+            cancellation = error
+        finally:
+            timer.cancel()
+            future.remove_done_callback(release)
+    if cancellation is not None:
+        raise cancellation
 
 
 def copy_outcome(source: Future[T], target: Future[T]) -> None:

@@ -9,6 +9,7 @@ makes, are never found by that scan.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
@@ -18,20 +19,35 @@ from ..core.discovery import find_loop, link, no_loop_error
 from ..core.futures import Future
 from ..core.scheduler import Scheduler
 from ..core.tasks import Task
+from ..core.wrappers import FutureWrapperAsync
 from .event_thread import EventThread
 
 __all__ = (
+    "LOOP_TIME",
+    "LOOP_TIME_RESOLUTION",
     "create_event_loop",
     "create_future",
     "create_task",
     "get_current_task",
     "get_event_loop",
     "get_or_create_event_loop",
+    "get_tasks",
     "run",
+    "run_coroutine",
     "set_event_loop",
 )
 
 T = TypeVar("T")
+
+LOOP_TIME = time.monotonic
+"""The clock of the real backends (`time.monotonic`), as the original's `LOOP_TIME`.
+
+A loop's own clock is `loop.time()`: on the virtual backend that is virtual time, which `LOOP_TIME`
+is not.
+"""
+
+LOOP_TIME_RESOLUTION: float = time.get_clock_info("monotonic").resolution
+"""The resolution of `LOOP_TIME` in seconds."""
 
 
 def get_event_loop() -> EventThread:
@@ -143,3 +159,33 @@ def create_future(loop: EventThread | None = None) -> Future[T]:
 def get_current_task(loop: EventThread | None = None) -> Task[object] | None:
     """Return the task being stepped on `loop` (the current context's loop by default), if any."""
     return (get_event_loop() if loop is None else loop).current_task
+
+
+def get_tasks(loop: EventThread | None = None) -> list[Task[object]]:
+    """Return the unfinished tasks of `loop` (the current context's loop by default), oldest first."""
+    return (get_event_loop() if loop is None else loop).get_tasks()
+
+
+def run_coroutine(
+    coroutine: Coroutine[Any, Any, T], loop: EventThread | None = None
+) -> Task[T] | FutureWrapperAsync[T] | T:
+    """Run `coroutine` as a task of `loop` (the current context's loop by default), as the original does.
+
+    What it returns depends on the calling thread:
+
+    - on that loop's own thread: the task (await it);
+    - on another loop's thread: the task wrapped for that loop (`task.async_wrap(current_loop)`; await it);
+    - on a plain thread: the coroutine's result, after blocking until the task finished (its
+      exception is raised here).
+
+    Raises:
+        RuntimeError: If no loop is given and none can be found.
+    """
+    target = get_event_loop() if loop is None else loop
+    task = target.create_task(coroutine)
+    current = threading.current_thread()
+    if current is target:
+        return task
+    if isinstance(current, Scheduler):
+        return task.async_wrap(current)
+    return task.sync_wrap().wait()

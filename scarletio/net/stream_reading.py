@@ -10,14 +10,20 @@ they return. A waiting reader states how many bytes it needs; arriving data wake
 many are buffered. While more than `READ_HIGH_WATER` bytes wait unread and no reader needs them all,
 the transport stops reading, so a slow reader pushes back on the peer through TCP flow control.
 
+The reads follow the original scarletio's contract: `read(n)` waits for `n` bytes or EOF; `read_once()`
+returns exactly one chunk as the transport delivered it; `read_until(b"")` is `b""`. At EOF the protocol
+lets its transport close (a subclass returns True from `eof_received` to keep it open for a half-close),
+so a server's connection ends when its peer's does.
+
 Errors: once the connection is lost with an exception (or `set_exception` was called), a read that
-cannot be served from the buffer raises it; a read that needs more bytes than arrive before EOF raises
-`IncompleteRead`, carrying the bytes that did arrive.
+cannot be served from the buffer raises it (a zero-byte read too); a read that needs more bytes than
+arrive before EOF raises `IncompleteRead`, a `ConnectionError` carrying the bytes that did arrive.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 from ..core.abc import EventLoop
 from ..core.futures import Future
@@ -34,8 +40,11 @@ READ_LOW_WATER = READ_HIGH_WATER // 4
 _NEVER = 1 << 62  # "wake me at EOF only"
 
 
-class IncompleteRead(EOFError):
+class IncompleteRead(ConnectionError, EOFError):
     """The stream ended before a read could be satisfied.
+
+    A `ConnectionError`, as in the original scarletio (`except ConnectionError` catches it), and an
+    `EOFError`.
 
     Attributes:
         partial: The bytes that did arrive (they are consumed).
@@ -50,7 +59,7 @@ class IncompleteRead(EOFError):
             expected: How many bytes were needed, if known.
             message: The explanation.
         """
-        EOFError.__init__(self, message)
+        ConnectionError.__init__(self, message)
         self.partial = partial
         self.expected = expected
 
@@ -123,7 +132,8 @@ class ReadProtocolBase(StreamProtocol, ReadPipeProtocol):
         """Mark the end of the stream and wake the reader.
 
         Returns:
-            False: a read-only protocol lets its transport close.
+            False: the transport closes (after flushing what was written). A subclass that still
+            wants to write after the peer's EOF (a half-close) returns True and closes it itself.
         """
         self._mark_eof()
         return False
@@ -170,6 +180,22 @@ class ReadProtocolBase(StreamProtocol, ReadPipeProtocol):
     def get_transport(self) -> Transport | None:
         """Return the transport, once connected."""
         return self._transport
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        """Return the transport's extra information `name` (see `Transport.get_extra_info`).
+
+        Args:
+            name: The name, for example `"peername"` or `"socket"`.
+            default: What to return when the transport does not know it, or there is none yet.
+        """
+        transport = self._transport
+        if transport is None:
+            return default
+        return transport.get_extra_info(name, default)
+
+    def close(self) -> None:
+        """Close the transport once what was written is flushed (the same as `close_transport()`)."""
+        self.close_transport()
 
     def get_size(self) -> int:
         """Return how many received bytes are not read yet."""
@@ -241,20 +267,50 @@ class ReadProtocolBase(StreamProtocol, ReadPipeProtocol):
         return data
 
     def _find(self, boundary: bytes, start: int) -> int:
-        """Return the position of `boundary` in the unread bytes at or after `start`, or -1."""
+        """Return the position of `boundary` in the unread bytes at or after `start`, or -1.
+
+        The chunks stay as they arrived (`read_once` returns them one by one): each is searched in
+        place, and a boundary straddling chunks is found in a small window over the seam.
+        """
         chunks = self._chunks
         if not chunks:
             return -1
-        if len(chunks) > 1:  # merge, so the search sees boundaries that straddle chunks
-            offset = self._offset
-            merged = b"".join(chunks)
-            chunks.clear()
-            chunks.append(merged)
-            index = merged.find(boundary, offset + start)
-        else:
-            offset = self._offset
+        offset = self._offset
+        if len(chunks) == 1:
             index = chunks[0].find(boundary, offset + start)
-        return index - offset if index >= 0 else -1
+            return index - offset if index >= 0 else -1
+        # A first search (`start` 0) goes forward from the oldest chunk and stops at the first match;
+        # a search after a wait (the reader passes the size it already searched) looks only at the
+        # chunks holding bytes at or after `start`, found from the newest: either costs what is new.
+        needed: Iterable[bytes]
+        if start:
+            needed = []
+            base = self._size  # ends as where the first needed chunk begins, counted in unread bytes
+            for chunk in reversed(chunks):
+                if base <= start:
+                    break
+                needed.append(chunk)
+                base -= len(chunk)
+            needed.reverse()
+        else:
+            needed = chunks
+            base = -offset
+        overlap = len(boundary) - 1
+        tail = b""  # the unread bytes just before the current chunk, at most `overlap` of them
+        for chunk in needed:
+            if tail:
+                window_base = base - len(tail)
+                index = (tail + chunk[:overlap]).find(boundary, max(0, start - window_base))
+                if index >= 0:
+                    return window_base + index
+            index = chunk.find(boundary, max(0, start - base))
+            if index >= 0:
+                return base + index
+            if overlap:
+                unread = chunk if base >= 0 else chunk[-base:]
+                tail = (tail + unread[-overlap:])[-overlap:]
+            base += len(chunk)
+        return -1
 
     def _wait(self, wanted: int) -> Future[None]:
         """Return a future resolved once `wanted` bytes are buffered, or the stream ended or failed.
@@ -287,38 +343,45 @@ class ReadProtocolBase(StreamProtocol, ReadPipeProtocol):
 
     # ---- reading ----------------------------------------------------------------------------------
 
+    def _check_failed(self) -> None:
+        """Raise the stored exception, if any (a read that transfers nothing still reports it)."""
+        exception = self._exception
+        if exception is not None:
+            raise exception
+
     async def read(self, n: int = -1) -> bytes:
-        """Read up to `n` bytes, or everything until EOF when `n` is negative.
+        """Read `n` bytes, or fewer if the stream ends first; everything until EOF when `n` is negative.
 
         Args:
-            n: The most bytes to return; negative for all until EOF.
+            n: How many bytes to read; negative for all until EOF.
 
         Returns:
-            The bytes; empty only at EOF (or for `n == 0`).
+            The bytes; shorter than `n` only at EOF (empty at EOF, or for `n == 0`).
         """
         if n < 0:
             while not self._at_eof:
                 await self._wait(_NEVER)
             return self._end_of_stream()
         if n == 0:
+            self._check_failed()
             return b""
-        while not self._size:
+        while self._size < n:
             if self._at_eof:
                 return self._end_of_stream()
-            await self._wait(1)
-        return self._take(n if n < self._size else self._size)
+            await self._wait(n)
+        return self._take(n)
 
     async def read_once(self) -> bytes:
-        """Read whatever is buffered, waiting for at least one byte.
+        """Read one chunk as the transport delivered it (what is left of it), waiting for one.
 
         Returns:
-            The bytes; empty only at EOF.
+            The chunk; empty only at EOF.
         """
         while not self._size:
             if self._at_eof:
                 return self._end_of_stream()
             await self._wait(1)
-        return self._take(self._size)
+        return self._take(len(self._chunks[0]) - self._offset)
 
     async def read_exactly(self, n: int) -> bytes:
         """Read exactly `n` bytes.
@@ -330,10 +393,11 @@ class ReadProtocolBase(StreamProtocol, ReadPipeProtocol):
             The bytes.
 
         Raises:
-            IncompleteRead: If the stream ends first; `.partial` holds what arrived.
+            IncompleteRead: If the stream ends first (a `ConnectionError`); `.partial` holds what arrived.
             ValueError: If `n` is negative.
         """
         if n <= 0:
+            self._check_failed()
             if n == 0:
                 return b""
             raise ValueError(f"read_exactly needs a byte count >= 0, got {n!r}")
@@ -350,17 +414,18 @@ class ReadProtocolBase(StreamProtocol, ReadPipeProtocol):
         """Read up to `boundary`; the boundary is consumed but not returned.
 
         Args:
-            boundary: The bytes that end the piece to read.
+            boundary: The bytes that end the piece to read; empty reads nothing.
 
         Returns:
             The bytes before the boundary.
 
         Raises:
-            IncompleteRead: If the stream ends before the boundary; `.partial` holds the rest.
-            ValueError: If `boundary` is empty.
+            IncompleteRead: If the stream ends before the boundary (a `ConnectionError`); `.partial`
+                holds the rest.
         """
         if not boundary:
-            raise ValueError("read_until needs a non-empty boundary")
+            self._check_failed()
+            return b""
         start = 0
         while True:
             index = self._find(boundary, start)

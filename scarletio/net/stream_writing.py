@@ -38,16 +38,6 @@ class ReadWriteProtocolBase(ReadProtocolBase, WritePipeProtocol):
         ReadProtocolBase.connection_made(self, transport)
         self._writer = transport if isinstance(transport, WriteTransport) else None
 
-    def eof_received(self) -> bool | None:
-        """Mark the end of the incoming stream and wake the reader.
-
-        Returns:
-            True: the transport stays open, so the protocol can still write (half-close); call
-            `close_transport()` when done.
-        """
-        self._mark_eof()
-        return True
-
     def connection_lost(self, exception: Exception | None, /) -> None:
         """Mark the end of the stream, wake the reader and every task in `drain()`."""
         ReadProtocolBase.connection_lost(self, exception)

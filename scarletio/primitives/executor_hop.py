@@ -4,6 +4,11 @@ Inside `async with enter_executor():` the task's coroutine is driven by an execu
 calls there do not stall the loop. Awaits inside the block still work: the executor thread blocks until
 the awaited future of the loop is done. Leaving the block hands the coroutine back to the loop thread.
 
+Resolving, failing or cancelling a future of the loop inside the block works as on the loop thread:
+the driving thread is marked (`drive_task_of`), and those calls are carried out on the loop thread
+while the executor thread waits for them, so they cannot race with the loop and their return values
+and errors are the usual ones.
+
 The hand-over uses the task's divert hook: the coroutine yields an object with a
 `_scarletio_divert_(task)` method, and the task leaves its coroutine to that object until it is queued
 again.
@@ -19,7 +24,7 @@ from typing import Any, final
 from ..core.thread_signal import ThreadSignal
 from ..loop.event_thread import EventThread
 from ..core.exceptions import CancelledError
-from ..core.futures import CANCELLING, RAISE, Future
+from ..core.futures import CANCELLING, RAISE, Future, drive_task_of
 from ..core.tasks import Task
 
 __all__ = ("enter_executor",)
@@ -59,6 +64,14 @@ def _drive(task: Task[Any]) -> None:
     """Step the task's coroutine on this executor thread until it asks to leave or finishes."""
     loop = task._loop
     assert isinstance(loop, EventThread)
+    drive_task_of(loop)
+    try:
+        _drive_steps(loop, task)
+    finally:
+        drive_task_of(None)
+
+
+def _drive_steps(loop: EventThread, task: Task[Any]) -> None:
     coroutine = task._coroutine
     context = task._context
     error: BaseException | None = None

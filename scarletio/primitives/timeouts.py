@@ -12,7 +12,7 @@ from ..core.futures import Future
 from ..core.handles import TimerHandle
 from ..core.tasks import Task
 
-__all__ = ("apply_timeout", "repeat_timeout")
+__all__ = ("apply_timeout", "future_or_timeout", "repeat_timeout")
 
 
 def apply_timeout(future: Future[Any], timeout: float) -> int:
@@ -26,6 +26,10 @@ def apply_timeout(future: Future[Any], timeout: float) -> int:
         1 if the timeout was applied, 0 if the future is already done.
     """
     return future.apply_timeout(timeout)
+
+
+future_or_timeout = apply_timeout
+"""The original scarletio's name for `apply_timeout`."""
 
 
 class repeat_timeout:  # noqa: N801 - named like a function, as in the original library
