@@ -31,14 +31,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import Self, TypeVarTuple, Unpack
 
+from .arguments import checked_deadline, not_a_delay, refuse_callback
 from .timers import collect_due_timers, compact_timers
 from .virtual_time import VirtualTimeDriver
-from .watching import READ, WRITE, add_watcher, fileno, remove_watcher
+from .watching import READ, WRITE, add_reader, add_writer, remove_reader, remove_writer
 from .outside import LoopPause, await_any, run_from_outside, submit_to_executor
 from .shutdown import close_async_generators, finalize_async_generator, run_close_callbacks, shut_down
 from .states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
+from .recovery import FailureStreak
 from .reporting import report_error
-from .abc import Backend, Executor, FileLike, Runnable, VirtualTime
+from .abc import Backend, Executor, Runnable, VirtualTime
 from .futures import Future, new_future
 from .handles import Handle, TimerEntry, TimerHandle
 from .tasks import Task, _new_task
@@ -111,6 +113,7 @@ class Scheduler(threading.Thread):
         self._state_lock = threading.Lock()
         self._booted = False
         self.current_task: Task[Any] | None = None
+        self._failure_streak = FailureStreak()
         clock = self._clock
         self._virtual = VirtualTimeDriver(self, clock) if isinstance(clock, VirtualTime) else None
         if not start_later:
@@ -212,8 +215,11 @@ class Scheduler(threading.Thread):
             A handle whose `cancel()` withdraws the call.
 
         Raises:
+            TypeError: If `callback` is not callable (a coroutine, for example).
             RuntimeError: If the loop is stopped.
         """
+        if not callable(callback):
+            refuse_callback(callback, "call_soon")
         handle = Handle(callback, args)
         if self._loop_thread_id == get_ident():
             self._ready.append(handle)
@@ -237,8 +243,14 @@ class Scheduler(threading.Thread):
             A handle whose `cancel()` withdraws the call.
 
         Raises:
+            TypeError: If `when` is not a number, or `callback` is not callable.
+            ValueError: If `when` is NaN.
             RuntimeError: If the loop is stopped.
         """
+        if when.__class__ is not float or when != when:
+            when = checked_deadline(when, when, "call_at", "when")
+        if not callable(callback):
+            refuse_callback(callback, "call_at")
         handle = TimerHandle(when, callback, args, self)
         if self._loop_thread_id == get_ident():
             self._timer_sequence = sequence = self._timer_sequence + 1
@@ -263,10 +275,19 @@ class Scheduler(threading.Thread):
             A handle whose `cancel()` withdraws the call.
 
         Raises:
+            TypeError: If `delay` is not a number, or `callback` is not callable.
+            ValueError: If `delay` is NaN.
             RuntimeError: If the loop is stopped.
         """
         # `call_at` inlined: scheduling timers is a hot path.
-        when = self._now() + delay
+        try:
+            when = self._now() + delay
+        except TypeError:
+            raise not_a_delay(delay, "call_after") from None
+        if when.__class__ is not float or when != when:
+            when = checked_deadline(when, delay, "call_after", "delay")
+        if not callable(callback):
+            refuse_callback(callback, "call_after")
         handle = TimerHandle(when, callback, args, self)
         if self._loop_thread_id == get_ident():
             self._timer_sequence = sequence = self._timer_sequence + 1
@@ -428,69 +449,12 @@ class Scheduler(threading.Thread):
             )
         return submit_to_executor(self, function, *args)
 
-    # ---- file descriptors ---------------------------------------------------------------------
+    # ---- file descriptors: `add_reader`, ... are functions of `watching` taking the loop first ----
 
-    def _check_fd_thread(self, what: str) -> None:
-        if get_ident() != self._loop_thread_id and self._loop_state != _CREATED:
-            raise RuntimeError(
-                f"{what} must be called on the loop thread; use loop.call_soon_thread_safe(loop.{what}, ...)"
-            )
-
-    def add_reader(self, file: FileLike, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
-        """Call `callback(*args)` whenever `file` is readable (or has an error or hang-up).
-
-        Replaces an earlier reader of the same descriptor. Call it on the loop thread.
-
-        Args:
-            file: A file descriptor or an object with `fileno()`.
-            callback: The function to call.
-            *args: Its positional arguments.
-
-        Returns:
-            The handle the loop queues on readiness.
-        """
-        self._check_fd_thread("add_reader")
-        return add_watcher(self, fileno(file), Handle(callback, args), self._readers, self._writers, _READ)
-
-    def add_writer(self, file: FileLike, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
-        """Call `callback(*args)` whenever `file` is writable (or has an error or hang-up).
-
-        Replaces an earlier writer of the same descriptor. Call it on the loop thread.
-
-        Args:
-            file: A file descriptor or an object with `fileno()`.
-            callback: The function to call.
-            *args: Its positional arguments.
-
-        Returns:
-            The handle the loop queues on readiness.
-        """
-        self._check_fd_thread("add_writer")
-        return add_watcher(self, fileno(file), Handle(callback, args), self._writers, self._readers, _WRITE)
-
-    def remove_reader(self, file: FileLike) -> bool:
-        """Stop watching `file` for reading.
-
-        Args:
-            file: A file descriptor or an object with `fileno()`.
-
-        Returns:
-            Whether a reader was registered.
-        """
-        self._check_fd_thread("remove_reader")
-        return remove_watcher(self, fileno(file), self._readers, self._writers, _WRITE)
-
-    def remove_writer(self, file: FileLike) -> bool:
-        """Stop watching `file` for writing.
-
-        Args:
-            file: A file descriptor or an object with `fileno()`.
-
-        Returns:
-            Whether a writer was registered.
-        """
-        self._check_fd_thread("remove_writer")
-        return remove_watcher(self, fileno(file), self._writers, self._readers, _READ)
+    add_reader = add_reader
+    add_writer = add_writer
+    remove_reader = remove_reader
+    remove_writer = remove_writer
 
     # ---- the loop -----------------------------------------------------------------------------
 
@@ -541,7 +505,10 @@ class Scheduler(threading.Thread):
         sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter, finalizer=self._asyncgen_finalizer)
         try:
             while self._loop_state == _RUNNING:
-                self._run_iteration(None)
+                try:
+                    self._run_iteration(None)
+                except BaseException as error:
+                    self._failure_streak.survive(self.name, error)
         finally:
             shut_down(self)
 

@@ -41,7 +41,10 @@ def run_down(loop: LoopInternals, deadline: float) -> None:
         remaining = deadline - now()
         if remaining <= 0.0:
             break
-        loop._run_iteration(remaining)
+        try:
+            loop._run_iteration(remaining)
+        except BaseException as error:
+            loop._failure_streak.survive(loop.name, error)
 
 
 def shut_down(loop: LoopInternals) -> None:

@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any, Protocol
 
 from .abc import Clock, EventLoop, Executor
+from .recovery import FailureStreak
 from .tasks import Task
 from .virtual_time import DrivenLoop, VirtualTimeDriver
 
@@ -40,6 +41,7 @@ class LoopInternals(EventLoop, DrivenLoop, Protocol):
     _asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]]
     _close_callbacks: list[Callable[[], object]]
     _virtual: VirtualTimeDriver | None
+    _failure_streak: FailureStreak
 
     def _run_iteration(self, longest_wait: float | None) -> None: ...
 
