@@ -7,6 +7,7 @@ the scheduler's methods of the same names.
 
 from __future__ import annotations
 
+import errno
 from _thread import get_ident
 from collections.abc import Callable
 
@@ -55,17 +56,25 @@ def fileno(file: FileLike) -> int:
 def add_watcher(
     loop: LoopInternals, fd: int, handle: Handle, same: dict[int, Handle], other: dict[int, Handle], mask: EventMask
 ) -> Handle:
-    """Register `handle` for `fd` in the direction `same` / `mask`, replacing an earlier one."""
+    """Register `handle` for `fd` in the direction `same` / `mask`, replacing an earlier one.
+
+    The reactor is told first: when it refuses (the descriptor is not open), nothing is recorded.
+    """
     previous = same.get(fd)
+    try:
+        if previous is None and fd not in other:
+            loop._reactor.register(fd, mask)
+        else:
+            # Always re-arm, even when the mask is unchanged: the descriptor number may belong to a
+            # new file by now, which the kernel's epoll set no longer knows about.
+            loop._reactor.modify(fd, BOTH if fd in other else mask)
+    except OSError as error:
+        if error.errno != errno.EBADF:
+            raise
+        raise OSError(errno.EBADF, f"cannot watch fd {fd}: it is not an open descriptor (closed already?)") from None
+    if previous is not None:
+        previous.cancel()
     same[fd] = handle
-    if previous is None and fd not in other:
-        loop._reactor.register(fd, mask)
-    else:
-        # Always re-arm, even when the mask is unchanged: the descriptor number may belong to a new
-        # file by now, which the kernel's epoll set no longer knows about.
-        if previous is not None:
-            previous.cancel()
-        loop._reactor.modify(fd, BOTH if fd in other else mask)
     return handle
 
 
