@@ -90,8 +90,10 @@ class Task(Future[T], Generic[T]):
         except StopIteration as stop:
             self._finish_returned(stop.value)
         except CancelledError as cancellation:
+            _forget_step_frame(cancellation)
             self._finish_cancelled(cancellation)
         except BaseException as exception:
+            _forget_step_frame(exception)
             self._store_exception(exception)
             self._finish(RAISE)
         else:
@@ -301,6 +303,20 @@ class Task(Future[T], Generic[T]):
 
 
 _task_step = Task._step
+
+
+def _forget_step_frame(exception: BaseException) -> None:
+    """Drop the task step's own frame from the traceback of an exception that ended the task.
+
+    The step's frame holds the task (`self`), and the task holds the exception, so keeping the frame
+    made a reference cycle: a failed task nobody awaited was reported only when the garbage collector
+    happened to run, maybe never. Without that frame the task is freed as soon as the loop lets go of
+    it, and its unretrieved exception is reported at once. The traceback still starts at the user's
+    coroutine; the step is loop machinery the user has no use for.
+    """
+    traceback = exception.__traceback__
+    if traceback is not None and traceback.tb_next is not None:
+        exception.__traceback__ = traceback.tb_next
 
 
 def _new_task(loop: EventLoop, coroutine: Coroutine[Any, Any, T]) -> Task[T]:
