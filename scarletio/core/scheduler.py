@@ -545,6 +545,8 @@ class Scheduler(threading.Thread):
         timeout: float | None
         if ready:
             timeout = 0.0
+            if longest_wait is not None and not self._tasks:
+                return  # stopping, and no task is left: no more I/O (see `shutdown.run_down`)
         else:
             while timers and timers[0][2]._cancelled:
                 heappop(timers)[2]._owner = None
@@ -556,10 +558,12 @@ class Scheduler(threading.Thread):
             else:
                 timeout = None
             if longest_wait is not None:
-                # Stopping: wait boundedly for cancelled tasks, but not at all once none is left, nor
-                # while a task that appeared meanwhile still has to be cancelled.
+                # Stopping: wait boundedly for cancelled tasks, not at all while a task that appeared
+                # meanwhile still has to be cancelled, and once none is left, do not poll at all.
                 tasks = self._tasks
-                if not tasks or not tasks.keys() <= self._stop_spared:
+                if not tasks:
+                    return
+                if not tasks.keys() <= self._stop_spared:
                     timeout = 0.0
                 elif timeout is None or timeout > longest_wait:
                     timeout = longest_wait

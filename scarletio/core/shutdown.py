@@ -1,9 +1,9 @@
 """How an `EventThread` stops (core layer).
 
 `stop()` ends the loop's main iterations; then, on the loop thread, the pending tasks are cancelled and
-given a bounded time to run their `finally` blocks, open asynchronous generators are closed,
-unretrieved exceptions are reported, the executor is shut down and the reactor closed. Afterwards
-the loop refuses new work.
+given a bounded time to run their `finally` blocks (once none is left, no more I/O is dispatched:
+stop means stop), open asynchronous generators are closed, unretrieved exceptions are reported, the
+executor is shut down and the reactor closed. Afterwards the loop refuses new work.
 """
 
 from __future__ import annotations
@@ -20,20 +20,35 @@ from .states import CLOSED, STOPPING, LoopInternals
 from .tasks import Task, _new_task
 
 
-__all__ = ("STOP_GRACE_SECONDS", "close_async_generators", "finalize_async_generator", "shut_down")
+__all__ = ("SETTLING_ROUNDS", "STOP_GRACE_SECONDS", "close_async_generators", "finalize_async_generator", "shut_down")
 
 STOP_GRACE_SECONDS = 2.0
 """How long `stop()` lets cancelled tasks run their `finally` blocks before giving up on them."""
 
 
+SETTLING_ROUNDS = 8
+"""Drains of already queued work a stopping loop runs once no task is left."""
+
+
 def run_down(loop: LoopInternals, deadline: float) -> None:
     """Iterate until no task is left or `deadline` passes, cancelling tasks that appear.
 
-    Tasks in `_stop_spared` (cancelled already, or closing an async generator) are left alone.
+    Tasks in `_stop_spared` (cancelled already, or closing an async generator) are left alone. While
+    tasks run their `finally` blocks the loop does I/O as usual: they may need it. Once none is left,
+    stop means stop: the loop no longer polls, so no more socket I/O is dispatched (a busy server
+    with callback protocols used to go on serving until `STOP_GRACE_SECONDS` ran out); it only runs
+    what is already queued (done-callbacks, `connection_lost`, the wake-up of a thread in
+    `LOOP.run`), for at most `SETTLING_ROUNDS` drains, so a callback that re-queues itself cannot
+    keep it either.
     """
     spared = loop._stop_spared
     now = loop._clock.now
+    settling = 0
     while loop._tasks or loop._ready:
+        if not loop._tasks:
+            settling += 1
+            if settling > SETTLING_ROUNDS:
+                break
         for task in list(loop._tasks):
             if task not in spared:
                 spared.add(task)
