@@ -6,6 +6,7 @@ waits on a `threading.Event` that a done-callback sets on the loop thread.
 
 from __future__ import annotations
 
+import os
 import threading
 from _thread import get_ident
 import concurrent.futures
@@ -69,13 +70,36 @@ def run_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: floa
             return future.get_result()
     except BaseException as interrupt:
         if not finished.is_set():
-            interrupt.__cause__ = cancel_from_outside(loop, future, finished)
+            cause = cancel_from_outside(loop, future, finished)
+            if cause is not None and isinstance(interrupt, KeyboardInterrupt):
+                cause.__traceback__ = users_frames(cause.__traceback__)
+            interrupt.__cause__ = cause
         raise
     finally:
         if virtual is not None:
             virtual.outside_waits.discard(future)
     error = TimeoutError(f"EventThread.run() timed out after {timeout} seconds; the task was cancelled")
     raise error from cancel_from_outside(loop, future, finished)
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def users_frames(traceback: TracebackType | None) -> TracebackType | None:
+    """Return `traceback` without the frames of scarletio itself: what a Ctrl-C shows the user.
+
+    The cancellation of an interrupted `LOOP.run` task says where the task was; the futures and the
+    scheduler it passed through on the way there are the same for every program.
+    """
+    kept: list[TracebackType] = []
+    while traceback is not None:
+        if not traceback.tb_frame.f_code.co_filename.startswith(_PACKAGE):
+            kept.append(traceback)
+        traceback = traceback.tb_next
+    rebuilt: TracebackType | None = None
+    for entry in reversed(kept):
+        rebuilt = TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return rebuilt
 
 
 def cancel_from_outside(loop: LoopInternals, future: Future[Any], finished: ThreadSignal) -> BaseException | None:

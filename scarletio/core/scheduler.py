@@ -18,6 +18,7 @@ The scheduler is given its backend; picking one by name is the public class's jo
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import weakref
@@ -458,37 +459,44 @@ class Scheduler(threading.Thread):
 
     # ---- the loop -----------------------------------------------------------------------------
 
-    if TYPE_CHECKING:
+    def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:  # type: ignore[override]
+        """Run `awaitable` on the loop and block the calling thread until it finishes.
 
-        def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:  # type: ignore[override]
-            """Run `awaitable` on the loop and block the calling thread until it finishes.
+        Args:
+            awaitable: A coroutine, future or other awaitable.
+            timeout: Seconds to wait at most; on expiry the task is cancelled.
 
-            Args:
-                awaitable: A coroutine, future or other awaitable.
-                timeout: Seconds to wait at most; on expiry the task is cancelled.
+        Returns:
+            The awaitable's result.
 
-            Returns:
-                The awaitable's result.
+        Raises:
+            RuntimeError: If called on the loop thread, or the loop is stopped.
+            TimeoutError: If the timeout passed; its cause is the task's exception.
+            KeyboardInterrupt: If interrupted while waiting; the task is cancelled first, and its
+                `CancelledError`, showing where the task was, is the interrupt's cause.
+        """
+        # What the type checker and `help()` see; at run time the function below takes its place.
+        return run_from_outside(self, awaitable, timeout)
 
-            Raises:
-                RuntimeError: If called on the loop thread, or the loop is stopped.
-                TimeoutError: If the timeout passed; its cause is the task's exception.
-                KeyboardInterrupt: If interrupted while waiting; the task is cancelled first.
-            """
-            ...
+    if not TYPE_CHECKING:
+        # `threading.Thread` runs the thread's body by calling `run()` without arguments, while users
+        # call `LOOP.run(awaitable)` from other threads: one method serves both. It carries the public
+        # docstring and signature above (`help(EventThread.run)` must not show `Thread.run`'s).
 
-    else:
-
+        @functools.wraps(run)
         def run(self, awaitable=_BOOTING, timeout=None):
-            # `threading.Thread` calls `run()` without arguments to run the thread's body; users call
-            # `LOOP.run(awaitable)` from other threads to run something on the loop and wait for it.
-            if awaitable is _BOOTING:
-                if self._booted or threading.current_thread() is not self:
-                    raise TypeError("EventThread.run() needs the awaitable to run")
-                self._booted = True
-                self._main()
-                return None
-            return run_from_outside(self, awaitable, timeout)
+            if awaitable is not _BOOTING:
+                try:
+                    return run_from_outside(self, awaitable, timeout)
+                except KeyboardInterrupt as interrupt:
+                    # Shown from the caller's `LOOP.run(...)` line: the frames of the wait inside
+                    # the loop machinery mean nothing to the user.
+                    raise interrupt.with_traceback(None)
+            if self._booted or threading.current_thread() is not self:
+                raise TypeError("EventThread.run() needs the awaitable to run")
+            self._booted = True
+            self._main()
+            return None
 
     def enter(self) -> LoopPause[Self]:
         """Pause the loop for a `with` block: `with LOOP.enter(): ...` (from another thread).

@@ -119,14 +119,17 @@ def run(awaitable: Awaitable[T], timeout: float | None = None, *, backend: Backe
     if isinstance(threading.current_thread(), Scheduler):
         raise RuntimeError("run() cannot be called on an event loop thread; await the awaitable instead")
     loop = find_loop(EventThread)
-    if loop is not None and not loop.daemon:
-        return loop.run(awaitable, timeout)
-    loop = EventThread(backend, daemon=True, name="scarletio.run", start_later=False)
     try:
-        return loop.run(awaitable, timeout)
-    finally:
-        loop.stop()
-        loop.join()
+        if loop is not None and not loop.daemon:
+            return loop.run(awaitable, timeout)
+        loop = EventThread(backend, daemon=True, name="scarletio.run", start_later=False)
+        try:
+            return loop.run(awaitable, timeout)
+        finally:
+            loop.stop()
+            loop.join()
+    except KeyboardInterrupt as interrupt:
+        raise interrupt.with_traceback(None)  # shown from the caller's line (see `EventThread.run`)
 
 
 def create_task(coroutine: Coroutine[Any, Any, T], loop: EventThread | None = None) -> Task[T]:
