@@ -21,6 +21,7 @@ from typing_extensions import Self
 from .reporting import report_error
 from .abc import Cancellable, EventLoop, Runnable
 from .exceptions import CancelledError, InvalidStateError
+from .forking import on_fork_in_child
 from .handles import Handle
 
 from .wrappers import FutureWrapperAsync, FutureWrapperSync
@@ -48,6 +49,14 @@ QUIET = RETRIEVED | CANCELLED | SILENCED
 # from whatever thread collects them, without our lock, which can break a copy under way elsewhere.
 _FAILED: set[weakref.ref[Future[Any]]] = set()
 _FAILED_LOCK = threading.RLock()
+
+
+def _reset_after_fork() -> None:
+    global _FAILED_LOCK
+    _FAILED_LOCK = threading.RLock()  # another thread of the parent may have held it at the fork
+
+
+on_fork_in_child(_reset_after_fork)
 
 
 def _forget_failed(reference: weakref.ref[Future[Any]]) -> None:

@@ -37,7 +37,8 @@ from .timers import collect_due_timers, compact_timers
 from .virtual_time import VirtualTimeDriver
 from .watching import READ, WRITE, add_reader, add_writer, remove_reader, remove_writer
 from .outside import LoopPause, await_any, run_from_outside, submit_to_executor
-from .shutdown import close_async_generators, finalize_async_generator, run_close_callbacks, shut_down
+from .forking import track_loop
+from .shutdown import close_async_generators, finalize_async_generator, leave_behind, run_close_callbacks, shut_down
 from .states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
 from .recovery import FailureStreak
 from .reporting import report_error
@@ -115,8 +116,11 @@ class Scheduler(threading.Thread):
         self._booted = False
         self.current_task: Task[Any] | None = None
         self._failure_streak = FailureStreak()
+        # In a child process that inherited this loop from `os.fork()`: the parent's pid (see `forking`).
+        self._left_behind_by = 0
         clock = self._clock
         self._virtual = VirtualTimeDriver(self, clock) if isinstance(clock, VirtualTime) else None
+        track_loop(self)
         if not start_later:
             self._ensure_started()
 
@@ -173,9 +177,18 @@ class Scheduler(threading.Thread):
         self._reactor.wakeup()
 
     def _refuse_stopped(self, what: str) -> RuntimeError:
+        if self._left_behind_by:
+            return RuntimeError(
+                f"cannot {what}: event loop {self.name!r} belongs to the parent process (pid "
+                f"{self._left_behind_by}) this process was forked from; get a loop of this process's own "
+                "with get_or_create_event_loop()"
+            )
         return RuntimeError(
             f"cannot {what}: event loop {self.name!r} is stopped; create a new one with create_event_loop()"
         )
+
+    def _leave_behind_after_fork(self, parent: int, keep: list[object]) -> None:
+        leave_behind(self, parent, keep)
 
     def _enqueue_foreign(self, item: Runnable, what: str) -> None:
         """Queue `item` from a thread that is not the loop's, starting or waking the loop."""
@@ -516,9 +529,12 @@ class Scheduler(threading.Thread):
                 try:
                     self._run_iteration(None)
                 except BaseException as error:
+                    if self._left_behind_by:
+                        return  # forked from a callback of this loop: the child runs none of its work
                     self._failure_streak.survive(self.name, error)
         finally:
-            shut_down(self)
+            if not self._left_behind_by:
+                shut_down(self)
 
     def _run_iteration(self, longest_wait: float | None) -> None:
         ready = self._ready

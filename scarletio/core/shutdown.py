@@ -9,6 +9,7 @@ executor is shut down and the reactor closed. Afterwards the loop refuses new wo
 from __future__ import annotations
 
 import sys
+import threading
 
 from _thread import get_ident
 from collections.abc import AsyncGenerator, Coroutine
@@ -20,7 +21,14 @@ from .states import CLOSED, STOPPING, LoopInternals
 from .tasks import Task, _new_task
 
 
-__all__ = ("SETTLING_ROUNDS", "STOP_GRACE_SECONDS", "close_async_generators", "finalize_async_generator", "shut_down")
+__all__ = (
+    "SETTLING_ROUNDS",
+    "STOP_GRACE_SECONDS",
+    "close_async_generators",
+    "finalize_async_generator",
+    "leave_behind",
+    "shut_down",
+)
 
 STOP_GRACE_SECONDS = 2.0
 """How long `stop()` lets cancelled tasks run their `finally` blocks before giving up on them."""
@@ -134,3 +142,36 @@ def close_async_generators(loop: LoopInternals) -> int:
     for generator in generators:
         create_task_during_stop(loop, generator.aclose())
     return len(generators)
+
+
+def leave_behind(loop: LoopInternals, parent: int, keep: list[object]) -> None:
+    """Leave a loop inherited from `os.fork()` behind in the child process (see `scarletio.core.forking`).
+
+    Nothing of it runs here: its work is the parent's. What it held goes into `keep`, which the child
+    never lets go of, so not even a `finally` block of the parent's tasks runs at garbage collection.
+    """
+    loop._state_lock = threading.Lock()  # another thread of the parent may have held it at the fork
+    loop._loop_state = CLOSED
+    loop._left_behind_by = parent
+    loop._loop_thread_id = 0  # the forking thread may be the loop's own: it is not the loop any more
+    keep.append(
+        (
+            list(loop._tasks),
+            list(loop._ready),
+            list(loop._timers),
+            dict(loop._readers),
+            dict(loop._writers),
+            loop._executor,
+            loop._close_callbacks,
+        )
+    )
+    # Emptied in place: a drain under way in the forking thread holds the very same queue.
+    loop._tasks.clear()
+    loop._ready.clear()
+    loop._timers.clear()
+    loop._readers.clear()
+    loop._writers.clear()
+    loop._stop_spared.clear()
+    loop._close_callbacks = []
+    loop._executor = None
+    loop._reactor.close()  # the child's copies of its descriptors; the parent's stay open

@@ -42,6 +42,7 @@ class LoopInternals(EventLoop, DrivenLoop, Protocol):
     _close_callbacks: list[Callable[[], object]]
     _virtual: VirtualTimeDriver | None
     _failure_streak: FailureStreak
+    _left_behind_by: int
 
     def _run_iteration(self, longest_wait: float | None) -> None: ...
 

@@ -8,14 +8,12 @@ makes, are never found by that scan.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 from ..core.abc import Backend
-from ..core.discovery import find_loop, link, no_loop_error
+from ..core.discovery import current_loop_thread, find_loop, link, no_loop_error
 from ..core.futures import Future
-from ..core.scheduler import Scheduler
 from ..core.tasks import Task
 from .event_thread import EventThread
 
@@ -116,7 +114,7 @@ def run(awaitable: Awaitable[T], timeout: float | None = None, *, backend: Backe
     Raises:
         RuntimeError: If called on an event loop thread; await the awaitable there instead.
     """
-    if isinstance(threading.current_thread(), Scheduler):
+    if current_loop_thread() is not None:
         raise RuntimeError("run() cannot be called on an event loop thread; await the awaitable instead")
     loop = find_loop(EventThread)
     try:

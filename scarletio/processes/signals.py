@@ -34,6 +34,7 @@ from typing import final
 
 from typing_extensions import TypeVarTuple, Unpack
 
+from ..core.forking import on_fork_in_child
 from ..core.reporting import report_error
 from ..core.abc import EventLoop
 
@@ -88,6 +89,28 @@ class _SignalPort:
                 pass  # stopping, seen from another thread: its reactor is closed with it
         os.close(self.read_fd)
         os.close(self.write_fd)
+
+
+def _reset_after_fork() -> None:
+    """In a child process: forget the parent's loops and close the child's copies of their pipes.
+
+    The dispatcher then finds no loop to wake, so a signal sent to the child meets the handler that
+    was there before (for SIGTERM, the default: the child ends), never the parent's callbacks.
+    """
+    global _lock
+    _lock = threading.Lock()  # another thread of the parent may have held it at the fork
+    _targets.clear()
+    ports = list(_ports.values())
+    _ports.clear()
+    for port in ports:
+        for fd in (port.read_fd, port.write_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+on_fork_in_child(_reset_after_fork)
 
 
 def _name(signal_number: int) -> str:
