@@ -1,4 +1,4 @@
-"""How other threads use an `EventThread`: `LOOP.run(...)` and `LOOP.enter()` (core layer).
+"""How other threads use an `EventThread`: `LOOP.run(...)`, `LOOP.enter()`, the executor (core layer).
 
 A foreign thread never touches the loop's state directly: it queues work (which wakes the loop) and
 waits on a `threading.Event` that a done-callback sets on the loop thread.
@@ -16,13 +16,14 @@ from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import TypeVarTuple, Unpack
 
+from .abc import Executor
 from .futures import Future
 from .states import STOPPING, LoopInternals
 from .tasks import _new_task
 from .thread_signal import ThreadSignal
 
 
-__all__ = ("LoopPause", "run_from_outside", "submit_to_executor")
+__all__ = ("LoopPause", "get_executor", "run_from_outside", "run_in_executor", "submit_to_executor")
 
 T = TypeVar("T")
 L = TypeVar("L", bound=LoopInternals)
@@ -146,6 +147,37 @@ class LoopPause(Generic[L]):
         traceback: TracebackType | None,
     ) -> None:
         self._release.set()
+
+
+def get_executor(loop: LoopInternals) -> Executor:
+    """Return the loop's executor, creating it on first use (this is `loop.get_executor()`)."""
+    executor = loop._executor
+    if executor is None:
+        executor = loop._executor = loop.backend.executor_factory()
+    return executor
+
+
+def run_in_executor(loop: LoopInternals, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:
+    """Run a blocking `function(*args)` on an executor thread.
+
+    Args:
+        loop: The loop (this is the method `loop.run_in_executor`).
+        function: The blocking function.
+        *args: Its positional arguments.
+
+    Returns:
+        A future of this loop resolved with the function's result or exception. Cancelling it
+        withdraws the job if it has not started.
+
+    Raises:
+        RuntimeError: If called from a thread other than the loop's.
+    """
+    if get_ident() != loop._loop_thread_id:
+        raise RuntimeError(
+            "run_in_executor must be called on the loop thread; from other threads use "
+            "loop.call_soon_thread_safe(...) or run the function yourself"
+        )
+    return submit_to_executor(loop, function, *args)
 
 
 def submit_to_executor(loop: LoopInternals, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:

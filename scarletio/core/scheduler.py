@@ -34,9 +34,9 @@ from typing_extensions import Self, TypeVarTuple, Unpack
 
 from .arguments import checked_deadline, not_a_delay, refuse_callback
 from .timers import collect_due_timers, compact_timers
-from .virtual_time import VirtualTimeDriver
+from .virtual_time import VirtualTimeDriver, export_chrome_trace, get_trace
 from .watching import READ, WRITE, add_reader, add_writer, remove_reader, remove_writer
-from .outside import LoopPause, await_any, run_from_outside, submit_to_executor
+from .outside import LoopPause, await_any, get_executor, run_from_outside, run_in_executor
 from .forking import track_loop
 from .shutdown import close_async_generators, finalize_async_generator, leave_behind, run_close_callbacks, shut_down
 from .states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
@@ -413,55 +413,18 @@ class Scheduler(threading.Thread):
         """
         self._close_callbacks.append(callback)
 
-    def get_trace(self) -> list[tuple[str, float, str]]:
-        """Return the decisions a virtual-time loop recorded: `(kind, virtual time, what)` tuples.
-
-        Kinds are `"step"` (a task step or callback ran), `"jump"` (the clock jumped) and
-        `"deadlock"`. Empty unless the loop runs on a virtual backend with tracing on.
-        """
-        virtual = self._virtual
-        return list(virtual.trace) if virtual is not None and virtual.trace is not None else []
-
-    def export_chrome_trace(self) -> str:
-        """Return the recorded trace as Chrome trace-event JSON (see `get_trace`)."""
-        virtual = self._virtual
-        if virtual is None or virtual.trace is None:
-            raise RuntimeError("no trace was recorded; use virtual_backend(tracing=True)")
-        return virtual.chrome_trace()
+    # The decision trace of a virtual-time loop: functions of `virtual_time` taking the loop first.
+    get_trace = get_trace
+    export_chrome_trace = export_chrome_trace
 
     def get_tasks(self) -> list[Task[Any]]:
         """Return the tasks of this loop that have not finished, in the order they were created."""
         return list(self._tasks)
 
-    # ---- executor -----------------------------------------------------------------------------
+    # ---- executor: functions of `outside` taking the loop first ---------------------------------
 
-    def get_executor(self) -> Executor:
-        """Return the loop's executor, creating it on first use."""
-        executor = self._executor
-        if executor is None:
-            executor = self._executor = self.backend.executor_factory()
-        return executor
-
-    def run_in_executor(self, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:
-        """Run a blocking `function(*args)` on an executor thread.
-
-        Args:
-            function: The blocking function.
-            *args: Its positional arguments.
-
-        Returns:
-            A future of this loop resolved with the function's result or exception. Cancelling it
-            withdraws the job if it has not started.
-
-        Raises:
-            RuntimeError: If called from a thread other than the loop's.
-        """
-        if get_ident() != self._loop_thread_id:
-            raise RuntimeError(
-                "run_in_executor must be called on the loop thread; from other threads use "
-                "loop.call_soon_thread_safe(...) or run the function yourself"
-            )
-        return submit_to_executor(self, function, *args)
+    get_executor = get_executor
+    run_in_executor = run_in_executor
 
     # ---- file descriptors: `add_reader`, ... are functions of `watching` taking the loop first ----
 
