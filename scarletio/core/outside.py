@@ -12,7 +12,7 @@ from _thread import get_ident
 import concurrent.futures
 from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
-from typing import Any, Generic, TypeVar, final
+from typing import Any, Generic, Protocol, TypeVar, final
 
 from typing_extensions import TypeVarTuple, Unpack
 
@@ -20,6 +20,7 @@ from .abc import Executor
 from .futures import Future
 from .states import STOPPING, LoopInternals
 from .tasks import _new_task
+from .main_thread import MainThreadWait
 from .thread_signal import ThreadSignal
 
 
@@ -31,6 +32,16 @@ Ts = TypeVarTuple("Ts")
 
 CANCELLATION_GRACE_SECONDS = 0.1
 """How long `LOOP.run` waits for a cancelled task to finish, to chain its exception as the cause."""
+
+
+class Finished(Protocol):
+    """What a thread in `LOOP.run` waits on: a `ThreadSignal`, or on the main thread a `MainThreadWait`."""
+
+    def set(self, _: object = None) -> None: ...
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 async def await_any(awaitable: Awaitable[T]) -> T:
@@ -46,7 +57,15 @@ def run_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: floa
         if isinstance(awaitable, Coroutine):
             awaitable.close()
         raise loop._refuse_stopped("run")
-    finished = ThreadSignal()
+    if threading.current_thread() is threading.main_thread():
+        # The main thread also runs errands while it waits (installing a signal handler a task asked
+        # for); it is ready for them before the task is queued, so the task's first step can ask.
+        with MainThreadWait() as waiting:
+            return _wait_from_outside(loop, awaitable, timeout, waiting)
+    return _wait_from_outside(loop, awaitable, timeout, ThreadSignal())
+
+
+def _wait_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: float | None, finished: Finished) -> T:
     future: Future[T]
     virtual = loop._virtual
     if isinstance(awaitable, Future) or not hasattr(awaitable, "__await__"):
@@ -103,7 +122,7 @@ def users_frames(traceback: TracebackType | None) -> TracebackType | None:
     return rebuilt
 
 
-def cancel_from_outside(loop: LoopInternals, future: Future[Any], finished: ThreadSignal) -> BaseException | None:
+def cancel_from_outside(loop: LoopInternals, future: Future[Any], finished: Finished) -> BaseException | None:
     """Cancel `future` from a foreign thread and briefly wait; return its exception if it finished."""
     try:
         loop.call_soon(future.cancel)

@@ -17,6 +17,7 @@ import inspect
 import pydoc
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -89,6 +90,20 @@ def test_a_keyboard_interrupt_shows_the_users_frames(loop: EventThread, caller: 
     cause = interrupt.__cause__
     assert isinstance(cause, CancelledError)
     assert frames_of(cause) == [(here, "serve"), (here, "handle_request")]
+
+
+def test_ctrl_c_that_lands_on_the_loop_thread_still_interrupts_run(loop: EventThread) -> None:
+    async def main() -> None:
+        # The kernel may hand the SIGINT of Ctrl-C to any thread of the process: here, the loop's.
+        loop.call_after(0.01, signal.pthread_kill, threading.get_ident(), signal.SIGINT)
+        await sleep(3600, loop)
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt) as caught:
+        loop.run(main(), timeout=60)
+    # Before, the main thread noticed only when its wait ended for another reason (here: the timeout).
+    assert time.monotonic() - started < 20
+    assert isinstance(caught.value.__cause__, CancelledError)
 
 
 def test_help_on_event_thread_run_shows_its_own_docstring_and_signature() -> None:
