@@ -41,6 +41,7 @@ from scarletio.net.virtual import VirtualNetwork
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "server.py"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture
@@ -83,6 +84,13 @@ def test_the_server_example_serves_until_a_signal_then_closes_its_clients_and_st
             process.kill()
             process.wait()
     assert (process.returncode, out, err) == (0, "stopped\n", "")
+
+
+def test_the_readme_shows_the_server_example_verbatim() -> None:
+    example = EXAMPLE.read_text()
+    code = example[example.index("import signal") :]  # the module docstring is the README's prose
+    assert "## Running a server\n" in README.read_text()
+    assert f"```py3\n{code}```" in README.read_text()
 
 
 # ---- signal handlers from the loop thread ----------------------------------------------------------
