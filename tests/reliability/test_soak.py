@@ -150,10 +150,10 @@ def test_a_busy_server_soaks_with_flat_memory_descriptors_and_threads(
     with capsys.disabled():
         print(f"\nsoak on {loop.backend.name}, {SOAK_SECONDS:.0f} s, {CLIENTS} clients of {MESSAGE} B messages")
         print(f"{'time s':>7} {'RSS MiB':>8} {'fds':>5} {'threads':>8} {'requests':>10} {'req/s':>8}")
-        previous = (0.0, 0)
+        previous: tuple[float, int] | None = None
         for elapsed, rss, fds, threads, requests in samples:
-            rate = (requests - previous[1]) / max(elapsed - previous[0], 1e-9)
-            print(f"{elapsed:7.1f} {rss / 2**20:8.1f} {fds:5d} {threads:8d} {requests:10d} {rate:8.0f}")
+            rate = "-" if previous is None else f"{(requests - previous[1]) / (elapsed - previous[0]):.0f}"
+            print(f"{elapsed:7.1f} {rss / 2**20:8.1f} {fds:5d} {threads:8d} {requests:10d} {rate:>8}")
             previous = (elapsed, requests)
         print(
             f"totals: {counts['requests']} requests, {counts['reconnects']} reconnects, {counts['timers']} timers fired, "
