@@ -529,6 +529,7 @@ class Scheduler(threading.Thread):
                     break
                 except BaseException as error:
                     report_error(f"exception in callback {item!r}; the loop goes on", error)
+            item = None  # a failed task's traceback may link to this frame (see `tasks._forget_step_frame`)
         timeout: float | None
         if ready:
             timeout = 0.0

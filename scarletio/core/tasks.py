@@ -71,9 +71,11 @@ class Task(Future[T], Generic[T]):
     def _run(self) -> None:
         # The plain function, not `self._step`: no bound method to allocate on every step.
         self._context.run(_task_step, self)
+        del self  # see `_forget_step_frame`
 
     def _throw_in(self, error: BaseException) -> None:
         self._context.run(self._step, error)
+        del self  # see `_forget_step_frame`
 
     def _step(self, error: BaseException | None = None) -> None:
         loop = self._loop
@@ -92,10 +94,12 @@ class Task(Future[T], Generic[T]):
         except CancelledError as cancellation:
             _forget_step_frame(cancellation)
             self._finish_cancelled(cancellation)
+            del self  # see `_forget_step_frame`
         except BaseException as exception:
             _forget_step_frame(exception)
             self._store_exception(exception)
             self._finish(RAISE)
+            del self  # see `_forget_step_frame`
         else:
             if result is None:
                 loop._ready.append(self)
@@ -313,6 +317,10 @@ def _forget_step_frame(exception: BaseException) -> None:
     happened to run, maybe never. Without that frame the task is freed as soon as the loop lets go of
     it, and its unretrieved exception is reported at once. The traceback still starts at the user's
     coroutine; the step is loop machinery the user has no use for.
+
+    From Python 3.12 on, the finished coroutine's frame in the traceback also links to the frames that
+    called it (`f_back`), which keep the locals they hold when they return: so `_step`, `_run` and
+    `_throw_in` delete `self` before they return, and the drains clear their `item`.
     """
     traceback = exception.__traceback__
     if traceback is not None and traceback.tb_next is not None:

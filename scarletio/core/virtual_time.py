@@ -123,6 +123,7 @@ class VirtualTimeDriver:
                 item._run()
             except BaseException as error:
                 report_error(f"exception in callback {item!r}; the loop goes on", error)
+            del item  # a failed task's traceback may link to this frame (see `tasks._forget_step_frame`)
 
     def order_ties(self, due: list[tuple[float, int, Any]]) -> None:
         """Shuffle runs of equal deadlines in an already sorted list of due timers (with `perturb`)."""
