@@ -18,6 +18,7 @@ from _fixtures import Reports, reports  # noqa: F401 - fixtures are used by name
 
 from scarletio import EventThread
 from scarletio.backends import get_backend
+from scarletio.core import recovery
 from scarletio.core.abc import Backend, EventMask, Reactor
 from scarletio.core.futures import Future
 from scarletio.core.suspension import sleep
@@ -204,9 +205,10 @@ def test_the_loop_survives_an_exception_from_its_own_iteration(
 
 
 def test_a_repeating_failure_of_the_iteration_is_reported_sparingly_and_slows_the_loop(
-    flaky_loop: tuple[EventThread, FlakyReactor], reports: Reports
+    flaky_loop: tuple[EventThread, FlakyReactor], reports: Reports, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     loop, reactor = flaky_loop
+    monkeypatch.setattr(recovery, "STREAK_GAP", 3600.0)  # one streak, however slow a busy machine is
 
     async def main() -> str:
         reactor.failures.extend(OSError(9, "Bad file descriptor") for _ in range(20))
