@@ -35,7 +35,7 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from scarletio.core.scheduler import EventThread
+from scarletio import EventThread
 from scarletio.core.futures import Future
 from scarletio.net import (
     ReadWriteProtocolBase,

@@ -96,15 +96,16 @@ def test_two_loops_both_handle_the_same_signal(no_leaks: None, saved_handlers: N
     assert signal.getsignal(signal.SIGUSR1) is not None
 
 
-def test_registering_from_another_thread_without_a_main_thread_registration_raises(
+def test_registering_from_another_thread_while_the_main_thread_is_busy_raises_with_the_recipe(
     saved_handlers: None, loop: EventThread
 ) -> None:
     before = signal.getsignal(signal.SIGUSR2)
-    error = in_thread(lambda: add_signal_handler(loop, signal.SIGUSR2, print))
+    error = in_thread(lambda: add_signal_handler(loop, signal.SIGUSR2, print))  # the main thread joins, not LOOP.run
     assert isinstance(error, RuntimeError)
     assert str(error) == (
-        "the first handler of signal SIGUSR2 must be added from the main thread; "
-        "call add_signal_handler(loop, SIGUSR2, ...) from the main thread first, then other threads may add theirs"
+        "the first handler of signal SIGUSR2 needs the main thread, which only Python lets install signal "
+        "handlers, and it is not waiting in LOOP.run() now; call add_signal_handler(loop, SIGUSR2, ...) from "
+        "the main thread, or from a task while the main thread waits in LOOP.run(main())"
     )
     assert signal.getsignal(signal.SIGUSR2) is before
 

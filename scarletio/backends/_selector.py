@@ -217,6 +217,8 @@ class SelectorReactorBase(Reactor):
             raise KeyError(f"fd {fd} is not registered") from None
         try:
             self._poller.unregister(fd)
+        except KeyError:
+            pass  # poll: a descriptor found closed was already taken out of the kernel's view
         except OSError as error:
             if error.errno not in (errno.EBADF, errno.ENOENT):
                 raise

@@ -4,14 +4,17 @@ Everything else in scarletio builds on this folder; it imports nothing from the 
 
 - `abc`: the contracts (`Reactor`, `Clock`, `Executor`, `Backend`) and the `EventLoop` interface
   futures, tasks and the layers above see the loop through;
-- `exceptions`, `reporting`: the errors scarletio raises and how unretrieved ones are reported;
+- `exceptions`, `reporting`, `unretrieved`: the errors scarletio raises, how unretrieved ones are
+  reported, and the registry of futures holding one;
 - `handles`, `futures`, `tasks`, `wrappers`: callbacks, `Future[T]`, `Task[T]` and their cross-thread views;
 - `scheduler`: the event loop itself, with its collaborators `timers`, `watching`, `outside`,
-  `shutdown`, `virtual_time` and `states`;
+  `shutdown`, `virtual_time` and `states`; `arguments` (checking what scheduling calls are given),
+  `recovery` (surviving a failure of the loop's own iteration), `forking` (loops inherited by a child
+  process) and `main_thread` (errands the main thread runs while it waits in `LOOP.run`);
 - `discovery`, `suspension`: finding the current loop, and `sleep` / `skip_ready_cycle` / `shield`.
 """
 
-from . import abc, exceptions, wrappers
+from . import abc, exceptions, unretrieved, wrappers
 from .forward_names import bind_forward_names
 from .futures import Future
 from .handles import Handle, TimerEntry, TimerHandle
@@ -22,3 +25,4 @@ from .tasks import Task
 bind_forward_names(abc, Future, Handle, TimerEntry, TimerHandle, Task)
 bind_forward_names(exceptions, Future)
 bind_forward_names(wrappers, Future)
+bind_forward_names(unretrieved, Future)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import types
-import weakref
 from _thread import get_ident
 from collections.abc import Awaitable, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar, final
@@ -22,6 +21,7 @@ from .reporting import report_error
 from .abc import Cancellable, EventLoop, Runnable
 from .exceptions import CancelledError, InvalidStateError
 from .handles import Handle
+from .unretrieved import remember_failed, report_unretrieved_exceptions
 
 from .wrappers import FutureWrapperAsync, FutureWrapperSync, call_on_owner
 
@@ -39,21 +39,6 @@ CANCELLED = 16
 SILENCED = 64
 DONE = RETURN | RAISE | CANCELLED
 QUIET = RETRIEVED | CANCELLED | SILENCED
-
-# Futures holding an exception, so the loop can report the unretrieved ones when it stops (and not
-# only when they are garbage-collected). Only the failure path ever touches this set. Every loop
-# thread adds to it, so adding and copying take a lock: a set that grows while another thread copies
-# it makes the copy raise "Set changed size during iteration".
-# Weak references with a callback of our own rather than a `WeakSet`: a `WeakSet` forgets dead entries
-# from whatever thread collects them, without our lock, which can break a copy under way elsewhere.
-_FAILED: set[weakref.ref[Future[Any]]] = set()
-_FAILED_LOCK = threading.RLock()
-
-
-def _forget_failed(reference: weakref.ref[Future[Any]]) -> None:
-    with _FAILED_LOCK:
-        _FAILED.discard(reference)
-
 
 def _as_exception(exception: BaseException | type[BaseException], location: str) -> BaseException:
     if isinstance(exception, type):
@@ -330,8 +315,7 @@ class Future(Generic[T]):
 
     def _store_exception(self, exception: BaseException) -> None:
         self._exception = exception
-        with _FAILED_LOCK:
-            _FAILED.add(weakref.ref(self, _forget_failed))
+        remember_failed(self)
 
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
         """Finish the future with an exception (a class is instantiated).
@@ -621,23 +605,3 @@ def new_future(loop: EventLoop) -> Future[T]:
 def _wait_done(future: Future[T]) -> Generator[Future[T], None, None]:
     if not future._state & DONE:
         yield future
-
-
-def report_unretrieved_exceptions(loop: EventLoop) -> int:
-    """Report every future of `loop` whose exception nobody retrieved; used when the loop stops.
-
-    Args:
-        loop: The stopping loop.
-
-    Returns:
-        How many reports were made.
-    """
-    count = 0
-    with _FAILED_LOCK:
-        references = list(_FAILED)  # copied in one C call: no collection (and no callback) mid-way
-    failed = [future for future in (reference() for reference in references) if future is not None]
-    for future in failed:
-        if future._loop is loop and future._report_if_unretrieved():
-            count += 1
-    return count
-

@@ -1,4 +1,4 @@
-"""How other threads use an `EventThread`: `LOOP.run(...)` and `LOOP.enter()` (core layer).
+"""How other threads use an `EventThread`: `LOOP.run(...)`, `LOOP.enter()`, the executor (core layer).
 
 A foreign thread never touches the loop's state directly: it queues work (which wakes the loop) and
 waits on a `threading.Event` that a done-callback sets on the loop thread.
@@ -6,22 +6,25 @@ waits on a `threading.Event` that a done-callback sets on the loop thread.
 
 from __future__ import annotations
 
+import os
 import threading
 from _thread import get_ident
 import concurrent.futures
 from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
-from typing import Any, Generic, TypeVar, final
+from typing import Any, Generic, Protocol, TypeVar, final
 
 from typing_extensions import TypeVarTuple, Unpack
 
+from .abc import Executor
 from .futures import Future
 from .states import STOPPING, LoopInternals
 from .tasks import _new_task
+from .main_thread import MainThreadWait
 from .thread_signal import ThreadSignal
 
 
-__all__ = ("LoopPause", "run_from_outside", "submit_to_executor")
+__all__ = ("LoopPause", "get_executor", "run_from_outside", "run_in_executor", "submit_to_executor")
 
 T = TypeVar("T")
 L = TypeVar("L", bound=LoopInternals)
@@ -29,6 +32,16 @@ Ts = TypeVarTuple("Ts")
 
 CANCELLATION_GRACE_SECONDS = 0.1
 """How long `LOOP.run` waits for a cancelled task to finish, to chain its exception as the cause."""
+
+
+class Finished(Protocol):
+    """What a thread in `LOOP.run` waits on: a `ThreadSignal`, or on the main thread a `MainThreadWait`."""
+
+    def set(self, _: object = None) -> None: ...
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 async def await_any(awaitable: Awaitable[T]) -> T:
@@ -44,7 +57,15 @@ def run_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: floa
         if isinstance(awaitable, Coroutine):
             awaitable.close()
         raise loop._refuse_stopped("run")
-    finished = ThreadSignal()
+    if threading.current_thread() is threading.main_thread():
+        # The main thread also runs errands while it waits (installing a signal handler a task asked
+        # for); it is ready for them before the task is queued, so the task's first step can ask.
+        with MainThreadWait() as waiting:
+            return _wait_from_outside(loop, awaitable, timeout, waiting)
+    return _wait_from_outside(loop, awaitable, timeout, ThreadSignal())
+
+
+def _wait_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: float | None, finished: Finished) -> T:
     future: Future[T]
     virtual = loop._virtual
     if isinstance(awaitable, Future) or not hasattr(awaitable, "__await__"):
@@ -69,7 +90,10 @@ def run_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: floa
             return future.get_result()
     except BaseException as interrupt:
         if not finished.is_set():
-            interrupt.__cause__ = cancel_from_outside(loop, future, finished)
+            cause = cancel_from_outside(loop, future, finished)
+            if cause is not None and isinstance(interrupt, KeyboardInterrupt):
+                cause.__traceback__ = users_frames(cause.__traceback__)
+            interrupt.__cause__ = cause
         raise
     finally:
         if virtual is not None:
@@ -78,7 +102,27 @@ def run_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: floa
     raise error from cancel_from_outside(loop, future, finished)
 
 
-def cancel_from_outside(loop: LoopInternals, future: Future[Any], finished: ThreadSignal) -> BaseException | None:
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def users_frames(traceback: TracebackType | None) -> TracebackType | None:
+    """Return `traceback` without the frames of scarletio itself: what a Ctrl-C shows the user.
+
+    The cancellation of an interrupted `LOOP.run` task says where the task was; the futures and the
+    scheduler it passed through on the way there are the same for every program.
+    """
+    kept: list[TracebackType] = []
+    while traceback is not None:
+        if not traceback.tb_frame.f_code.co_filename.startswith(_PACKAGE):
+            kept.append(traceback)
+        traceback = traceback.tb_next
+    rebuilt: TracebackType | None = None
+    for entry in reversed(kept):
+        rebuilt = TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return rebuilt
+
+
+def cancel_from_outside(loop: LoopInternals, future: Future[Any], finished: Finished) -> BaseException | None:
     """Cancel `future` from a foreign thread and briefly wait; return its exception if it finished."""
     try:
         loop.call_soon(future.cancel)
@@ -122,6 +166,40 @@ class LoopPause(Generic[L]):
         traceback: TracebackType | None,
     ) -> None:
         self._release.set()
+
+
+def get_executor(loop: LoopInternals) -> Executor:
+    """Return the loop's executor, creating it on first use (this is `loop.get_executor()`)."""
+    executor = loop._executor
+    if executor is None:
+        executor = loop._executor = loop.backend.executor_factory()
+        if loop._virtual is not None:
+            # Time may stand still only while a job runs: the loop must hear when one ends.
+            executor.on_job_finished(loop._reactor.wakeup)
+    return executor
+
+
+def run_in_executor(loop: LoopInternals, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:
+    """Run a blocking `function(*args)` on an executor thread.
+
+    Args:
+        loop: The loop (this is the method `loop.run_in_executor`).
+        function: The blocking function.
+        *args: Its positional arguments.
+
+    Returns:
+        A future of this loop resolved with the function's result or exception. Cancelling it
+        withdraws the job if it has not started.
+
+    Raises:
+        RuntimeError: If called from a thread other than the loop's.
+    """
+    if get_ident() != loop._loop_thread_id:
+        raise RuntimeError(
+            "run_in_executor must be called on the loop thread; from other threads use "
+            "loop.call_soon_thread_safe(...) or run the function yourself"
+        )
+    return submit_to_executor(loop, function, *args)
 
 
 def submit_to_executor(loop: LoopInternals, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:

@@ -18,6 +18,7 @@ The scheduler is given its backend; picking one by name is the public class's jo
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import weakref
@@ -31,14 +32,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import Self, TypeVarTuple, Unpack
 
+from .arguments import checked_deadline, not_a_delay, refuse_callback
 from .timers import collect_due_timers, compact_timers
-from .virtual_time import VirtualTimeDriver
-from .watching import READ, WRITE, add_watcher, fileno, remove_watcher
-from .outside import LoopPause, await_any, run_from_outside, submit_to_executor
-from .shutdown import close_async_generators, finalize_async_generator, run_close_callbacks, shut_down
+from .virtual_time import VirtualTimeDriver, export_chrome_trace, get_trace
+from .watching import READ, WRITE, add_reader, add_writer, remove_reader, remove_writer
+from .outside import LoopPause, await_any, get_executor, run_from_outside, run_in_executor
+from .forking import track_loop
+from .shutdown import close_async_generators, finalize_async_generator, leave_behind, run_close_callbacks, shut_down
 from .states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
+from .recovery import FailureStreak
 from .reporting import report_error
-from .abc import Backend, Executor, FileLike, Runnable, VirtualTime
+from .abc import Backend, Executor, Runnable, VirtualTime
 from .futures import Future
 from .handles import Handle, TimerEntry, TimerHandle
 from .tasks import Task, _new_task, check_coroutine
@@ -105,12 +109,16 @@ class Scheduler(threading.Thread):
         self._state_lock = threading.Lock()
         self._booted = False
         self.current_task: Task[object] | None = None
+        self._failure_streak = FailureStreak()
+        # In a child process that inherited this loop from `os.fork()`: the parent's pid (see `forking`).
+        self._left_behind_by = 0
         clock = self._clock
         self._virtual = VirtualTimeDriver(self, clock) if isinstance(clock, VirtualTime) else None
         # A timer is due once the clock is this close to its deadline. A virtual clock counts whole
         # nanoseconds while deadlines are floats (`time() + delay`) a fraction of one off, so half its
         # resolution; real clocks wait until the deadline itself.
         self._due_slack = clock.resolution / 2 if self._virtual is not None else 0.0
+        track_loop(self)
         if not start_later:
             self._ensure_started()
 
@@ -167,9 +175,18 @@ class Scheduler(threading.Thread):
         self._reactor.wakeup()
 
     def _refuse_stopped(self, what: str) -> RuntimeError:
+        if self._left_behind_by:
+            return RuntimeError(
+                f"cannot {what}: event loop {self.name!r} belongs to the parent process (pid "
+                f"{self._left_behind_by}) this process was forked from; get a loop of this process's own "
+                "with get_or_create_event_loop()"
+            )
         return RuntimeError(
             f"cannot {what}: event loop {self.name!r} is stopped; create a new one with create_event_loop()"
         )
+
+    def _leave_behind_after_fork(self, parent: int, keep: list[object]) -> None:
+        leave_behind(self, parent, keep)
 
     def _enqueue_foreign(self, item: Runnable, what: str) -> None:
         """Queue `item` from a thread that is not the loop's, starting or waking the loop."""
@@ -210,8 +227,11 @@ class Scheduler(threading.Thread):
             A handle whose `cancel()` withdraws the call.
 
         Raises:
+            TypeError: If `callback` is not callable (a coroutine, for example).
             RuntimeError: If the loop is stopped.
         """
+        if not callable(callback):
+            refuse_callback(callback, "call_soon")
         handle = Handle(callback, args)
         if self._loop_thread_id == get_ident():
             self._ready.append(handle)
@@ -239,8 +259,14 @@ class Scheduler(threading.Thread):
             A handle whose `cancel()` withdraws the call.
 
         Raises:
+            TypeError: If `when` is not a number, or `callback` is not callable.
+            ValueError: If `when` is NaN.
             RuntimeError: If the loop is stopped.
         """
+        if when.__class__ is not float or when != when:
+            when = checked_deadline(when, when, "call_at", "when")
+        if not callable(callback):
+            refuse_callback(callback, "call_at")
         handle = TimerHandle(when, callback, args, self)
         if self._loop_thread_id == get_ident():
             self._timer_sequence = sequence = self._timer_sequence + 1
@@ -263,10 +289,19 @@ class Scheduler(threading.Thread):
             A handle whose `cancel()` withdraws the call.
 
         Raises:
+            TypeError: If `delay` is not a number, or `callback` is not callable.
+            ValueError: If `delay` is NaN.
             RuntimeError: If the loop is stopped.
         """
         # `call_at` inlined: scheduling timers is a hot path.
-        when = self._now() + delay
+        try:
+            when = self._now() + delay
+        except TypeError:
+            raise not_a_delay(delay, "call_after") from None
+        if when.__class__ is not float or when != when:
+            when = checked_deadline(when, delay, "call_after", "delay")
+        if not callable(callback):
+            refuse_callback(callback, "call_after")
         handle = TimerHandle(when, callback, args, self)
         if self._loop_thread_id == get_ident():
             self._timer_sequence = sequence = self._timer_sequence + 1
@@ -372,156 +407,66 @@ class Scheduler(threading.Thread):
         """
         self._close_callbacks.append(callback)
 
-    def get_trace(self) -> list[tuple[str, float, str]]:
-        """Return the decisions a virtual-time loop recorded: `(kind, virtual time, what)` tuples.
-
-        Kinds are `"step"` (a task step or callback ran), `"jump"` (the clock jumped) and
-        `"deadlock"`. Empty unless the loop runs on a virtual backend with tracing on.
-        """
-        virtual = self._virtual
-        return list(virtual.trace) if virtual is not None and virtual.trace is not None else []
-
-    def export_chrome_trace(self) -> str:
-        """Return the recorded trace as Chrome trace-event JSON (see `get_trace`)."""
-        virtual = self._virtual
-        if virtual is None or virtual.trace is None:
-            raise RuntimeError("no trace was recorded; use virtual_backend(tracing=True)")
-        return virtual.chrome_trace()
+    # The decision trace of a virtual-time loop: functions of `virtual_time` taking the loop first.
+    get_trace = get_trace
+    export_chrome_trace = export_chrome_trace
 
     def get_tasks(self) -> list[Task[object]]:
         """Return the tasks of this loop that have not finished, in the order they were created."""
         return list(self._tasks)
 
-    # ---- executor -----------------------------------------------------------------------------
+    # ---- executor: functions of `outside` taking the loop first ---------------------------------
 
-    def get_executor(self) -> Executor:
-        """Return the loop's executor, creating it on first use."""
-        executor = self._executor
-        if executor is None:
-            executor = self._executor = self.backend.executor_factory()
-            if self._virtual is not None:
-                # Time may stand still only while a job runs: the loop must hear when one ends.
-                executor.on_job_finished(self._reactor.wakeup)
-        return executor
+    get_executor = get_executor
+    run_in_executor = run_in_executor
 
-    def run_in_executor(self, function: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> Future[T]:
-        """Run a blocking `function(*args)` on an executor thread.
+    # ---- file descriptors: `add_reader`, ... are functions of `watching` taking the loop first ----
 
-        Args:
-            function: The blocking function.
-            *args: Its positional arguments.
-
-        Returns:
-            A future of this loop resolved with the function's result or exception. Cancelling it
-            withdraws the job if it has not started.
-
-        Raises:
-            RuntimeError: If called from a thread other than the loop's.
-        """
-        if get_ident() != self._loop_thread_id:
-            raise RuntimeError(
-                "run_in_executor must be called on the loop thread; from other threads use "
-                "loop.call_soon_thread_safe(...) or run the function yourself"
-            )
-        return submit_to_executor(self, function, *args)
-
-    # ---- file descriptors ---------------------------------------------------------------------
-
-    def _check_fd_thread(self, what: str) -> None:
-        if get_ident() != self._loop_thread_id and self._loop_state != _CREATED:
-            raise RuntimeError(
-                f"{what} must be called on the loop thread; use loop.call_soon_thread_safe(loop.{what}, ...)"
-            )
-
-    def add_reader(self, file: FileLike, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
-        """Call `callback(*args)` whenever `file` is readable (or has an error or hang-up).
-
-        Replaces an earlier reader of the same descriptor. Call it on the loop thread.
-
-        Args:
-            file: A file descriptor or an object with `fileno()`.
-            callback: The function to call.
-            *args: Its positional arguments.
-
-        Returns:
-            The handle the loop queues on readiness.
-        """
-        self._check_fd_thread("add_reader")
-        return add_watcher(self, fileno(file), Handle(callback, args), self._readers, self._writers, _READ)
-
-    def add_writer(self, file: FileLike, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
-        """Call `callback(*args)` whenever `file` is writable (or has an error or hang-up).
-
-        Replaces an earlier writer of the same descriptor. Call it on the loop thread.
-
-        Args:
-            file: A file descriptor or an object with `fileno()`.
-            callback: The function to call.
-            *args: Its positional arguments.
-
-        Returns:
-            The handle the loop queues on readiness.
-        """
-        self._check_fd_thread("add_writer")
-        return add_watcher(self, fileno(file), Handle(callback, args), self._writers, self._readers, _WRITE)
-
-    def remove_reader(self, file: FileLike) -> bool:
-        """Stop watching `file` for reading.
-
-        Args:
-            file: A file descriptor or an object with `fileno()`.
-
-        Returns:
-            Whether a reader was registered.
-        """
-        self._check_fd_thread("remove_reader")
-        return remove_watcher(self, fileno(file), self._readers, self._writers, _WRITE)
-
-    def remove_writer(self, file: FileLike) -> bool:
-        """Stop watching `file` for writing.
-
-        Args:
-            file: A file descriptor or an object with `fileno()`.
-
-        Returns:
-            Whether a writer was registered.
-        """
-        self._check_fd_thread("remove_writer")
-        return remove_watcher(self, fileno(file), self._writers, self._readers, _READ)
+    add_reader = add_reader
+    add_writer = add_writer
+    remove_reader = remove_reader
+    remove_writer = remove_writer
 
     # ---- the loop -----------------------------------------------------------------------------
 
-    if TYPE_CHECKING:
+    def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        """Run `awaitable` on the loop and block the calling thread until it finishes.
 
-        def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
-            """Run `awaitable` on the loop and block the calling thread until it finishes.
+        Args:
+            awaitable: A coroutine, future or other awaitable.
+            timeout: Seconds to wait at most; on expiry the task is cancelled.
 
-            Args:
-                awaitable: A coroutine, future or other awaitable.
-                timeout: Seconds to wait at most; on expiry the task is cancelled.
+        Returns:
+            The awaitable's result.
 
-            Returns:
-                The awaitable's result.
+        Raises:
+            RuntimeError: If called on the loop thread, or the loop is stopped.
+            TimeoutError: If the timeout passed; its cause is the task's exception.
+            KeyboardInterrupt: If interrupted while waiting; the task is cancelled first, and its
+                `CancelledError`, showing where the task was, is the interrupt's cause.
+        """
+        # What the type checker and `help()` see; at run time the function below takes its place.
+        return run_from_outside(self, awaitable, timeout)
 
-            Raises:
-                RuntimeError: If called on the loop thread, or the loop is stopped.
-                TimeoutError: If the timeout passed; its cause is the task's exception.
-                KeyboardInterrupt: If interrupted while waiting; the task is cancelled first.
-            """
-            ...
+    if not TYPE_CHECKING:
+        # `threading.Thread` runs the thread's body by calling `run()` without arguments, while users
+        # call `LOOP.run(awaitable)` from other threads: one method serves both. It carries the public
+        # docstring and signature above (`help(EventThread.run)` must not show `Thread.run`'s).
 
-    else:
-
+        @functools.wraps(run)
         def run(self, awaitable=_BOOTING, timeout=None):
-            # `threading.Thread` calls `run()` without arguments to run the thread's body; users call
-            # `LOOP.run(awaitable)` from other threads to run something on the loop and wait for it.
-            if awaitable is _BOOTING:
-                if self._booted or threading.current_thread() is not self:
-                    raise TypeError("EventThread.run() needs the awaitable to run")
-                self._booted = True
-                self._main()
-                return None
-            return run_from_outside(self, awaitable, timeout)
+            if awaitable is not _BOOTING:
+                try:
+                    return run_from_outside(self, awaitable, timeout)
+                except KeyboardInterrupt as interrupt:
+                    # Shown from the caller's `LOOP.run(...)` line: the frames of the wait inside
+                    # the loop machinery mean nothing to the user.
+                    raise interrupt.with_traceback(None)
+            if self._booted or threading.current_thread() is not self:
+                raise TypeError("EventThread.run() needs the awaitable to run")
+            self._booted = True
+            self._main()
+            return None
 
     def enter(self) -> LoopPause[Self]:
         """Pause the loop for a `with` block: `with LOOP.enter(): ...` (from another thread).
@@ -538,9 +483,15 @@ class Scheduler(threading.Thread):
         sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter, finalizer=self._asyncgen_finalizer)
         try:
             while self._loop_state == _RUNNING:
-                self._run_iteration(None)
+                try:
+                    self._run_iteration(None)
+                except BaseException as error:
+                    if self._left_behind_by:
+                        return  # forked from a callback of this loop: the child runs none of its work
+                    self._failure_streak.survive(self.name, error)
         finally:
-            shut_down(self)
+            if not self._left_behind_by:
+                shut_down(self)
 
     def _run_iteration(self, longest_wait: float | None) -> None:
         ready = self._ready
@@ -572,9 +523,12 @@ class Scheduler(threading.Thread):
                     break
                 except BaseException as error:
                     report_error(f"exception in callback {item!r}; the loop goes on", error)
+            item = None  # a failed task's traceback may link to this frame (see `tasks._forget_step_frame`)
         timeout: float | None
         if ready:
             timeout = 0.0
+            if longest_wait is not None and not self._tasks:
+                return  # stopping, and no task is left: no more I/O (see `shutdown.run_down`)
         else:
             while timers and timers[0][2]._cancelled:
                 heappop(timers)[2]._owner = None
@@ -586,10 +540,12 @@ class Scheduler(threading.Thread):
             else:
                 timeout = None
             if longest_wait is not None:
-                # Stopping: wait boundedly for cancelled tasks, but not at all once none is left, nor
-                # while a task that appeared meanwhile still has to be cancelled.
+                # Stopping: wait boundedly for cancelled tasks, not at all while a task that appeared
+                # meanwhile still has to be cancelled, and once none is left, do not poll at all.
                 tasks = self._tasks
-                if not tasks or not tasks.keys() <= self._stop_spared:
+                if not tasks:
+                    return
+                if not tasks.keys() <= self._stop_spared:
                     timeout = 0.0
                 elif timeout is None or timeout > longest_wait:
                     timeout = longest_wait

@@ -1,14 +1,15 @@
 """How an `EventThread` stops (core layer).
 
 `stop()` ends the loop's main iterations; then, on the loop thread, the pending tasks are cancelled and
-given a bounded time to run their `finally` blocks, open asynchronous generators are closed,
-unretrieved exceptions are reported, the executor is shut down and the reactor closed. Afterwards
-the loop refuses new work.
+given a bounded time to run their `finally` blocks (once none is left, no more I/O is dispatched:
+stop means stop), open asynchronous generators are closed, unretrieved exceptions are reported, the
+executor is shut down and the reactor closed. Afterwards the loop refuses new work.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 
 from _thread import get_ident
 from collections.abc import AsyncGenerator, Coroutine
@@ -20,20 +21,42 @@ from .states import CLOSED, STOPPING, LoopInternals
 from .tasks import Task, _new_task
 
 
-__all__ = ("STOP_GRACE_SECONDS", "close_async_generators", "finalize_async_generator", "shut_down")
+__all__ = (
+    "SETTLING_ROUNDS",
+    "STOP_GRACE_SECONDS",
+    "close_async_generators",
+    "finalize_async_generator",
+    "leave_behind",
+    "shut_down",
+)
 
 STOP_GRACE_SECONDS = 2.0
 """How long `stop()` lets cancelled tasks run their `finally` blocks before giving up on them."""
 
 
+SETTLING_ROUNDS = 8
+"""Drains of already queued work a stopping loop runs once no task is left."""
+
+
 def run_down(loop: LoopInternals, deadline: float) -> None:
     """Iterate until no task is left or `deadline` passes, cancelling tasks that appear.
 
-    Tasks in `_stop_spared` (cancelled already, or closing an async generator) are left alone.
+    Tasks in `_stop_spared` (cancelled already, or closing an async generator) are left alone. While
+    tasks run their `finally` blocks the loop does I/O as usual: they may need it. Once none is left,
+    stop means stop: the loop no longer polls, so no more socket I/O is dispatched (a busy server
+    with callback protocols used to go on serving until `STOP_GRACE_SECONDS` ran out); it only runs
+    what is already queued (done-callbacks, `connection_lost`, the wake-up of a thread in
+    `LOOP.run`), for at most `SETTLING_ROUNDS` drains, so a callback that re-queues itself cannot
+    keep it either.
     """
     spared = loop._stop_spared
     now = loop._clock.now
+    settling = 0
     while loop._tasks or loop._ready:
+        if not loop._tasks:
+            settling += 1
+            if settling > SETTLING_ROUNDS:
+                break
         for task in list(loop._tasks):
             if task not in spared:
                 spared.add(task)
@@ -41,7 +64,10 @@ def run_down(loop: LoopInternals, deadline: float) -> None:
         remaining = deadline - now()
         if remaining <= 0.0:
             break
-        loop._run_iteration(remaining)
+        try:
+            loop._run_iteration(remaining)
+        except BaseException as error:
+            loop._failure_streak.survive(loop.name, error)
 
 
 def shut_down(loop: LoopInternals) -> None:
@@ -114,3 +140,36 @@ def close_async_generators(loop: LoopInternals) -> list[Task[object]]:
     generators = list(loop._asyncgens)
     loop._asyncgens.clear()
     return [create_task_during_stop(loop, generator.aclose()) for generator in generators]
+
+
+def leave_behind(loop: LoopInternals, parent: int, keep: list[object]) -> None:
+    """Leave a loop inherited from `os.fork()` behind in the child process (see `scarletio.core.forking`).
+
+    Nothing of it runs here: its work is the parent's. What it held goes into `keep`, which the child
+    never lets go of, so not even a `finally` block of the parent's tasks runs at garbage collection.
+    """
+    loop._state_lock = threading.Lock()  # another thread of the parent may have held it at the fork
+    loop._loop_state = CLOSED
+    loop._left_behind_by = parent
+    loop._loop_thread_id = 0  # the forking thread may be the loop's own: it is not the loop any more
+    keep.append(
+        (
+            list(loop._tasks),
+            list(loop._ready),
+            list(loop._timers),
+            dict(loop._readers),
+            dict(loop._writers),
+            loop._executor,
+            loop._close_callbacks,
+        )
+    )
+    # Emptied in place: a drain under way in the forking thread holds the very same queue.
+    loop._tasks.clear()
+    loop._ready.clear()
+    loop._timers.clear()
+    loop._readers.clear()
+    loop._writers.clear()
+    loop._stop_spared.clear()
+    loop._close_callbacks = []
+    loop._executor = None
+    loop._reactor.close()  # the child's copies of its descriptors; the parent's stay open

@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any, Protocol
 
 from .abc import Clock, EventLoop, Executor
+from .recovery import FailureStreak
 from .tasks import Task
 from .virtual_time import DrivenLoop, VirtualTimeDriver
 
@@ -39,6 +40,8 @@ class LoopInternals(EventLoop, DrivenLoop, Protocol):
     _asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]]
     _close_callbacks: list[Callable[[], object]]
     _virtual: VirtualTimeDriver | None
+    _failure_streak: FailureStreak
+    _left_behind_by: int
 
     def _run_iteration(self, longest_wait: float | None) -> None: ...
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Generator
 from typing import TypeVar, final
 
 from .abc import EventLoop
+from .arguments import checked_deadline, not_a_delay
 from .discovery import current_loop
 from .futures import DONE, RETURN, Future
 from .handles import TimerOwner
@@ -28,16 +29,24 @@ def sleep(delay: float, loop: EventLoop | None = None) -> Future[None]:
         loop: The loop to wait on; the current context's loop by default.
 
     Raises:
+        TypeError: If `delay` is not a number.
+        ValueError: If `delay` is NaN.
         RuntimeError: If there is no loop, or it is stopped.
     """
     if loop is None:
         loop = current_loop()
-    if delay <= 0.0:
-        future: Future[None] = Future(loop)
-        future._result = None
-        future._state = RETURN
-        return future
-    sleeper = SleepFuture(loop, loop.time() + delay)
+    try:
+        if delay <= 0.0:
+            future: Future[None] = Future(loop)
+            future._result = None
+            future._state = RETURN
+            return future
+        when = loop.time() + delay
+    except TypeError:
+        raise not_a_delay(delay, "sleep") from None
+    if when.__class__ is not float or when != when:
+        when = checked_deadline(when, delay, "sleep", "delay")
+    sleeper = SleepFuture(loop, when)
     loop._add_timer(sleeper)
     return sleeper
 

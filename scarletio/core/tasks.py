@@ -112,9 +112,11 @@ class Task(Future[T], Generic[T]):
     def _run(self) -> None:
         # The plain function, not `self._step`: no bound method to allocate on every step.
         self._context.run(_task_step, self)
+        del self  # see `_forget_step_frame`
 
     def _throw_in(self, error: BaseException) -> None:
         self._context.run(self._step, error)
+        del self  # see `_forget_step_frame`
 
     def _step(self, error: BaseException | None = None) -> None:
         loop = self._loop
@@ -132,10 +134,14 @@ class Task(Future[T], Generic[T]):
         except StopIteration as stop:
             self._finish_returned(stop.value)
         except CancelledError as cancellation:
+            _forget_step_frame(cancellation)
             self._finish_cancelled(cancellation)
+            del self  # see `_forget_step_frame`
         except BaseException as exception:
+            _forget_step_frame(exception)
             self._store_exception(exception)
             self._finish(RAISE)
+            del self  # see `_forget_step_frame`
         else:
             if result is None:
                 loop._ready.append(self)
@@ -347,6 +353,24 @@ class Task(Future[T], Generic[T]):
 
 
 _task_step: Callable[[Task[Any]], None] = Task._step  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+
+
+def _forget_step_frame(exception: BaseException) -> None:
+    """Drop the task step's own frame from the traceback of an exception that ended the task.
+
+    The step's frame holds the task (`self`), and the task holds the exception, so keeping the frame
+    made a reference cycle: a failed task nobody awaited was reported only when the garbage collector
+    happened to run, maybe never. Without that frame the task is freed as soon as the loop lets go of
+    it, and its unretrieved exception is reported at once. The traceback still starts at the user's
+    coroutine; the step is loop machinery the user has no use for.
+
+    From Python 3.12 on, the finished coroutine's frame in the traceback also links to the frames that
+    called it (`f_back`), which keep the locals they hold when they return: so `_step`, `_run` and
+    `_throw_in` delete `self` before they return, and the drains clear their `item`.
+    """
+    traceback = exception.__traceback__
+    if traceback is not None and traceback.tb_next is not None:
+        exception.__traceback__ = traceback.tb_next
 
 
 _allocate: Callable[[type[Task[Any]]], Task[Any]] = object.__new__

@@ -40,7 +40,7 @@ from .handles import Handle, TimerEntry
 from .reporting import report_error
 from .tasks import Task
 
-__all__ = ("DrivenLoop", "VirtualTimeDriver")
+__all__ = ("DrivenLoop", "Traced", "VirtualTimeDriver", "export_chrome_trace", "get_trace")
 
 
 class DrivenLoop(Protocol):
@@ -123,6 +123,7 @@ class VirtualTimeDriver:
                 item._run()
             except BaseException as error:
                 report_error(f"exception in callback {item!r}; the loop goes on", error)
+            del item  # a failed task's traceback may link to this frame (see `tasks._forget_step_frame`)
 
     def order_ties(self, due: list[tuple[float, int, Any]]) -> None:
         """Shuffle runs of equal deadlines in an already sorted list of due timers (with `perturb`)."""
@@ -252,3 +253,26 @@ class VirtualTimeDriver:
         events.append({"name": "thread_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": "clock"}})
         return json.dumps({"traceEvents": events, "displayTimeUnit": "ns"})
 
+
+class Traced(Protocol):
+    """A loop as the trace functions see it."""
+
+    _virtual: VirtualTimeDriver | None
+
+
+def get_trace(loop: Traced) -> list[tuple[str, float, str]]:
+    """Return the decisions a virtual-time loop recorded: `(kind, virtual time, what)` tuples.
+
+    Kinds are `"step"` (a task step or callback ran), `"jump"` (the clock jumped) and `"deadlock"`.
+    Empty unless the loop runs on a virtual backend with tracing on. This is `loop.get_trace()`.
+    """
+    virtual = loop._virtual
+    return list(virtual.trace) if virtual is not None and virtual.trace is not None else []
+
+
+def export_chrome_trace(loop: Traced) -> str:
+    """Return the recorded trace as Chrome trace-event JSON (see `get_trace`); `loop.export_chrome_trace()`."""
+    virtual = loop._virtual
+    if virtual is None or virtual.trace is None:
+        raise RuntimeError("no trace was recorded; use virtual_backend(tracing=True)")
+    return virtual.chrome_trace()

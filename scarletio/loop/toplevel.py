@@ -8,16 +8,14 @@ makes, are never found by that scan.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 from ..backends import BackendName
 from ..core.abc import Backend
-from ..core.discovery import find_loop, link, no_loop_error
+from ..core.discovery import current_loop_thread, find_loop, link, no_loop_error
 from ..core.futures import Future
-from ..core.scheduler import Scheduler
 from ..core.tasks import Task
 from ..core.wrappers import FutureWrapperAsync
 from .event_thread import EventThread
@@ -133,17 +131,20 @@ def run(awaitable: Awaitable[T], timeout: float | None = None, *, backend: Backe
     Raises:
         RuntimeError: If called on an event loop thread; await the awaitable there instead.
     """
-    if isinstance(threading.current_thread(), Scheduler):
+    if current_loop_thread() is not None:
         raise RuntimeError("run() cannot be called on an event loop thread; await the awaitable instead")
     loop = find_loop(EventThread)
-    if loop is not None and not loop.daemon:
-        return loop.run(awaitable, timeout)
-    loop = EventThread(backend, daemon=True, name="scarletio.run", start_later=False)
     try:
-        return loop.run(awaitable, timeout)
-    finally:
-        loop.stop()
-        loop.join()
+        if loop is not None and not loop.daemon:
+            return loop.run(awaitable, timeout)
+        loop = EventThread(backend, daemon=True, name="scarletio.run", start_later=False)
+        try:
+            return loop.run(awaitable, timeout)
+        finally:
+            loop.stop()
+            loop.join()
+    except KeyboardInterrupt as interrupt:
+        raise interrupt.with_traceback(None)  # shown from the caller's line (see `EventThread.run`)
 
 
 def create_task(coroutine: Coroutine[Any, Any, T], loop: EventThread | None = None) -> Task[T]:
@@ -183,9 +184,9 @@ def run_coroutine(
     """
     target = get_event_loop() if loop is None else loop
     task = target.create_task(coroutine)
-    current = threading.current_thread()
+    current = current_loop_thread()
     if current is target:
         return task
-    if isinstance(current, Scheduler):
+    if current is not None:
         return task.async_wrap(current)
     return task.sync_wrap().wait()

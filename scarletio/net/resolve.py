@@ -14,9 +14,34 @@ import socket
 from ..core.abc import EventLoop
 from ._socket_factory import AddressInfo, provider_of
 
-__all__ = ("AddressInfo", "get_address_info", "get_name_info", "ip_address_of", "is_ip_literal")
+__all__ = ("AddressInfo", "check_port", "get_address_info", "get_name_info", "ip_address_of", "is_ip_literal")
 
 _AI_NUMERICSERV = getattr(socket, "AI_NUMERICSERV", 0)
+
+
+def check_port(port: object) -> None:
+    """Refuse a port the resolver would not take as it is meant.
+
+    glibc's `getaddrinfo` keeps only the low 16 bits of a numeric port, so port 70000 would quietly
+    become 4464, for host names and IP literals alike; a service name (`"https"`) is left to the
+    resolver.
+
+    Raises:
+        ValueError: If `port` is a number, or a string of digits, outside 0..65535.
+        TypeError: If `port` is neither an int, a string nor `None`.
+    """
+    if port is None:
+        return
+    if isinstance(port, str):
+        if not port.isdigit():
+            return
+        number = int(port)
+    elif isinstance(port, int):
+        number = port
+    else:
+        raise TypeError(f"a port is an int, a service name or None, got {port!r}")
+    if not 0 <= number <= 65535:
+        raise ValueError(f"port {port!r} is out of range; a port is a number from 0 to 65535 (0 picks a free one)")
 
 
 def is_ip_literal(host: str) -> bool:
@@ -71,7 +96,10 @@ async def get_address_info(
 
     Raises:
         socket.gaierror: If the name does not resolve.
+        ValueError: If `port` is a number outside 0..65535 (the system resolver would wrap it around).
+        TypeError: If `port` is neither a number, a service name nor `None`.
     """
+    check_port(port)
     provider = provider_of(loop)
     if provider is not None:
         return provider.resolve(host, port, family, type, protocol, flags)

@@ -6,7 +6,10 @@ has none left (at most `backlog` of them, so a flood cannot monopolise the loop)
 `SocketTransport` and a protocol from the factory.
 
 `close()` stops accepting and closes the listening sockets; live connections are left alone.
-`wait_closed()` resolves once the server is closed and its last connection has ended.
+`wait_closed()` resolves once the server is closed and its last connection has ended, so a server
+with idle keep-alive connections is ended with `close_clients()` (each connection flushes and closes)
+or `abort_clients()` (at once). `serve_forever()` serves until `close()`, typically from a signal
+handler: the asyncio recipe, with asyncio 3.13's names.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from typing import final
 
 from ..core.reporting import report_error
 from ..core.abc import EventLoop
+from ..core.exceptions import CancelledError
 from ..core.futures import Future
 from ..core.suspension import skip_ready_cycle
-from .interfaces import StreamProtocol
+from .interfaces import StreamProtocol, StreamTransport
 from .resolve import get_address_info
 from ._socket_factory import open_socket
 from .socket_transport import SocketTransport
@@ -55,8 +59,10 @@ class Server:
     """
 
     __slots__ = (
+        "_clients",
         "_close_waiters",
         "_closed",
+        "_forever",
         "_loop",
         "_unix_path",
         "_watched",
@@ -88,6 +94,9 @@ class Server:
         self._close_waiters: list[Future[None]] = []
         self._unix_path = unix_path  # (path, inode) of a socket file this server created
         self._watched: list[int] = []  # the descriptors registered for accepting
+        # The live connections: socket transport -> the transport its protocol sees (TLS or itself).
+        self._clients: dict[SocketTransport, StreamTransport] = {}
+        self._forever: Future[None] | None = None  # what `serve_forever` waits on
 
     async def start(self) -> None:
         """Listen on the sockets and start accepting connections; does nothing if already serving.
@@ -160,6 +169,7 @@ class Server:
                 connection.close()
                 return
         transport = SocketTransport(self._loop, connection, protocol, self)
+        self._clients[transport] = protocol if isinstance(protocol, SSLTransport) else transport
         self.active_count += 1
         try:
             transport._start()
@@ -167,8 +177,9 @@ class Server:
             report_error(f"exception in {type(protocol).__name__}.connection_made; the connection is closed", error)
             transport._discard()
 
-    def _detach(self) -> None:  # pyright: ignore[reportUnusedFunction]
+    def _detach(self, transport: SocketTransport) -> None:  # pyright: ignore[reportUnusedFunction]
         """Called by a transport of this server once its connection ended."""
+        self._clients.pop(transport, None)
         self.active_count -= 1
         if self._closed and not self.active_count:
             self._wake_close_waiters()
@@ -200,6 +211,51 @@ class Server:
                 pass
         if not self.active_count:
             self._wake_close_waiters()
+        forever = self._forever
+        if forever is not None:
+            forever.set_result_if_pending(None)
+
+    def close_clients(self) -> None:
+        """Close every connection the server accepted and that is still open.
+
+        Each sends what it has queued, then closes (with TLS: close_notify first); its protocol sees
+        `connection_lost(None)`. Idle keep-alive connections a program cannot reach end too, so
+        `wait_closed()` does not wait for them.
+        """
+        for transport in list(self._clients.values()):
+            transport.close()
+
+    def abort_clients(self) -> None:
+        """Close every connection the server accepted at once, dropping what they have queued."""
+        for transport in list(self._clients.values()):
+            transport.abort()
+
+    async def serve_forever(self) -> None:
+        """Accept connections until the server is closed; starts serving if it was not yet.
+
+        Returns once `close()` was called, typically from a signal handler:
+        `loop.add_signal_handler(signal.SIGTERM, server.close)`, then `await server.serve_forever()`,
+        then `server.close_clients()` and `await server.wait_closed()`. If the waiting task is
+        cancelled, the server is closed (its connections are left alone) and the cancellation goes on.
+
+        Raises:
+            RuntimeError: If the server is closed already, or another task waits in `serve_forever`.
+        """
+        if self._closed:
+            raise RuntimeError("cannot serve a closed server; create a new one")
+        if self._forever is not None:
+            raise RuntimeError(f"another task already waits in serve_forever() of {self!r}; await server.wait_closed() instead")
+        waiter: Future[None] = Future(self._loop)
+        self._forever = waiter
+        try:
+            await self.start()
+            if not self._closed:  # it may have been closed while starting
+                await waiter
+        except CancelledError:
+            self.close()
+            raise
+        finally:
+            self._forever = None
 
     def is_closed(self) -> bool:
         """Return whether `close` was called."""

@@ -106,7 +106,7 @@ class SocketTransport(SocketTransportBase, QueueingWriter, StreamTransport):
         server = self._server
         if server is not None:
             self._server = None
-            server._detach()
+            server._detach(self)
 
     # ---- reading -------------------------------------------------------------------------------
 

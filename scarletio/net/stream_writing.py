@@ -2,8 +2,9 @@
 
 `ReadWriteProtocolBase` is a `ReadProtocolBase` that also writes through its transport. Writing never
 blocks; `await drain()` is the back-pressure point: it returns at once while the transport's write
-buffer is below its high water mark and otherwise waits for the transport's `resume_writing`. It
-raises once the connection is lost, so a writer loop notices a dead peer.
+buffer is below its high water mark and otherwise waits for the transport's `resume_writing`. Once the
+transport is closing or the connection is lost it waits for the end of the connection and raises its
+error, always letting the loop turn first, so a writer loop notices a dead peer and never spins.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..core.abc import EventLoop
+from ..core.suspension import skip_ready_cycle
 from ._flow import DrainGate
 from .interfaces import BytesLike, Transport, WritePipeProtocol, WriteTransport
 from .stream_reading import ReadProtocolBase
@@ -95,18 +97,40 @@ class ReadWriteProtocolBase(ReadProtocolBase, WritePipeProtocol):
     async def drain(self) -> None:
         """Wait while the transport's write buffer is above its high water mark.
 
-        Returns at once when it is not, so call it after every write.
+        Returns at once while the connection is open and the buffer is not full, so call it after
+        every write. Once the transport is closing (a write failed, the peer reset the connection,
+        `close()` was called), it waits for the end of the connection and raises its error; on that
+        path it always lets the loop turn, so a `while True: write(); await drain()` loop can never
+        starve the loop.
 
         Raises:
-            ConnectionError: If the connection was lost (the error that ended it, or
-                `ConnectionResetError` after a normal close).
+            ConnectionError: If the connection is closing or lost (the error that ended it, such as
+                `BrokenPipeError` or `ConnectionResetError`, or `ConnectionResetError` after a
+                normal close).
         """
+        if not self._drain_gate.paused and not self._lost:
+            writer = self._writer
+            if writer is None or not writer.is_closing():
+                return
+        await self._drain_slowly()
+
+    async def _drain_slowly(self) -> None:
+        gate = self._drain_gate
         while True:
             if self._lost:
+                # The loop turns before the error is raised, even when the loss is old news: a writer
+                # that catches the error and goes on writing still lets everything else run.
+                await skip_ready_cycle()
                 exception = self._exception
                 if isinstance(exception, Exception):
                     raise exception
                 raise ConnectionResetError("the connection was lost; cannot drain a closed stream")
-            if not self._drain_gate.paused:
+            writer = self._writer
+            if writer is not None and writer.is_closing():
+                # Writes are dropped from now on; `connection_lost` (queued by the transport, or
+                # coming once the buffer is flushed) releases the gate.
+                await gate.wait()
+            elif gate.paused:
+                await gate.wait()
+            else:
                 return
-            await self._drain_gate.wait()

@@ -15,8 +15,9 @@ Life cycle:
   (`ssl.SSLCertVerificationError`, ...), which then never reaches the user's protocol;
 - `close()` sends a close_notify alert, keeps reading until the peer's close_notify (or EOF, or
   `SHUTDOWN_TIMEOUT`), then closes the socket; the user's protocol sees `connection_lost(None)`;
-- a close_notify from the peer is EOF: the user's protocol gets `eof_received()`. TLS cannot shut
-  down one direction of the socket, so `can_write_eof()` is False and `write_eof()` closes.
+- a close_notify from the peer is EOF: the user's protocol gets `eof_received()`, then the connection
+  closes whatever it answers (the peer drops what would follow). TLS cannot shut down one direction
+  of the socket, so `can_write_eof()` is False and `write_eof()` closes.
 
 Flow control: the user's protocol is paused while the socket transport is, and also while the
 plaintext held back during a TLS 1.2 renegotiation (OpenSSL refuses application data until it ends)
@@ -298,12 +299,14 @@ class SSLTransport(StreamTransport, StreamProtocol):
         if self._transport is not None:
             self._transport.pause_reading()
         try:
-            keep_open = self._protocol.eof_received()
+            self._protocol.eof_received()
         except Exception as error:
             self._protocol_failed(error, "eof_received")
             return
-        if not keep_open:
-            self.close()
+        # Closed even when the protocol asks to keep the transport open: TLS has no half-close here,
+        # and a peer that sent close_notify drops whatever follows, so later writes would vanish
+        # without an error. Closing ends them with `connection_lost`, which `drain()` raises.
+        self.close()
 
     def pause_reading(self) -> None:
         """Stop delivering data until `resume_reading`; the peer is held back by TCP flow control."""
@@ -456,8 +459,15 @@ class SSLTransport(StreamTransport, StreamProtocol):
         return default if transport is None else transport.get_extra_info(name, default)
 
     def is_closing(self) -> bool:
-        """Return whether `close` or `abort` was called, or the connection was lost."""
-        return self._state != _OPEN
+        """Return whether `close` or `abort` was called, or the connection was lost or is failing.
+
+        The socket transport below counts too: once a write to it failed it is closing, and the
+        `connection_lost` it queued has not reached this layer yet.
+        """
+        if self._state != _OPEN:
+            return True
+        transport = self._transport
+        return transport is not None and transport.is_closing()
 
     def close(self) -> None:
         """Stop reading, send close_notify, wait for the peer's, then close the socket.

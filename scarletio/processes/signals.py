@@ -16,11 +16,17 @@ loop watches its pipe's read end with `add_reader` and, on its own thread, runs 
 numbers it reads. The table the dispatcher reads is replaced, never mutated, so it reads a consistent
 snapshot without locking.
 
-Once a dispatcher is installed, other threads may register for that signal too. When the last
-registration is removed from the main thread, the handler that was there before is put back. When it
-is removed from another thread (which may not call `signal.signal`), the dispatcher stays until the
-signal next arrives; then, running in the main thread, it puts the previous handler back and passes
-the signal on to it (re-raising it for the default action), so the signal is never swallowed.
+Installing a dispatcher needs the main thread. Called from another thread, typically a task on the
+loop thread while the main thread waits in `LOOP.run(main())` (where asyncio users write
+`loop.add_signal_handler(SIGTERM, ...)`), the installation is an errand the waiting main thread runs
+(`scarletio.core.main_thread`). When the main thread is not waiting in `LOOP.run`, the call fails
+with the recipe: register from the main thread, or from a task while it waits. Once a dispatcher is
+installed, any thread may register for that signal too.
+
+When the last registration is removed, the handler that was there before is put back, from another
+thread again as an errand of a waiting main thread. If none is waiting, the dispatcher stays until
+the signal next arrives; then, running in the main thread, it puts the previous handler back and
+passes the signal on to it (re-raising it for the default action), so the signal is never swallowed.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from typing import final
 
 from typing_extensions import TypeVarTuple, Unpack
 
+from ..core.forking import on_fork_in_child
+from ..core.main_thread import MainThreadUnavailable, call_on_main_thread
 from ..core.reporting import report_error
 from ..core.abc import EventLoop
 
@@ -88,6 +96,28 @@ class _SignalPort:
                 pass  # stopping, seen from another thread: its reactor is closed with it
         os.close(self.read_fd)
         os.close(self.write_fd)
+
+
+def _reset_after_fork() -> None:
+    """In a child process: forget the parent's loops and close the child's copies of their pipes.
+
+    The dispatcher then finds no loop to wake, so a signal sent to the child meets the handler that
+    was there before (for SIGTERM, the default: the child ends), never the parent's callbacks.
+    """
+    global _lock
+    _lock = threading.Lock()  # another thread of the parent may have held it at the fork
+    _targets.clear()
+    ports = list(_ports.values())
+    _ports.clear()
+    for port in ports:
+        for fd in (port.read_fd, port.write_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+on_fork_in_child(_reset_after_fork)
 
 
 def _name(signal_number: int) -> str:
@@ -156,25 +186,34 @@ def add_signal_handler(
         callback: The function to call.
         *args: Its positional arguments.
 
+    May be called from any thread. The first handler of a signal is installed by the main thread:
+    from another thread (a task on the loop thread, say) that works while the main thread waits in
+    `LOOP.run(...)`, as it does in `LOOP.run(main())`.
+
     Raises:
         RuntimeError: If called from a thread other than the main one while no handler for this
-            signal is registered (Python lets only the main thread install signal handlers).
+            signal is registered and the main thread is not waiting in `LOOP.run` (Python lets only
+            the main thread install signal handlers).
         ValueError: If the signal number is invalid or cannot be caught.
     """
     if signal_number in (signal.SIGKILL, signal.SIGSTOP) or not 0 < signal_number < signal.NSIG:
         raise ValueError(f"signal {_name(signal_number)} cannot be caught; pass a catchable signal such as SIGTERM")
-    in_main = threading.current_thread() is threading.main_thread()
     with _lock:
         # Somebody may have replaced the dispatcher with `signal.signal` since: then it is reinstalled.
         installed = signal_number in _previous and signal.getsignal(signal_number) is _dispatch
         if not installed:
-            if not in_main:
+            try:
+                # From the loop thread this is an errand for the main thread, waiting in `LOOP.run`.
+                previous = call_on_main_thread(lambda: signal.signal(signal_number, _dispatch))
+            except MainThreadUnavailable:
+                name = _name(signal_number)
                 raise RuntimeError(
-                    f"the first handler of signal {_name(signal_number)} must be added from the main thread; "
-                    f"call add_signal_handler(loop, {_name(signal_number)}, ...) from the main thread first, "
-                    "then other threads may add theirs"
-                )
-            _previous[signal_number] = signal.signal(signal_number, _dispatch)
+                    f"the first handler of signal {name} needs the main thread, which only Python lets install "
+                    f"signal handlers, and it is not waiting in LOOP.run() now; call add_signal_handler(loop, "
+                    f"{name}, ...) from the main thread, or from a task while the main thread waits in "
+                    "LOOP.run(main())"
+                ) from None
+            _previous[signal_number] = previous
         port = _ports.get(loop)
         if port is None:
             port = _ports[loop] = _SignalPort(loop)
@@ -222,8 +261,14 @@ def remove_signal_handler(loop: EventLoop, signal_number: int) -> bool:
         if port is None or port.callbacks.pop(signal_number, None) is None:
             return False
         _publish(signal_number)
-        if signal_number not in _targets and threading.current_thread() is threading.main_thread():
-            _restore(signal_number, _previous.pop(signal_number))
+        if signal_number not in _targets:
+            previous = _previous[signal_number]
+            try:
+                call_on_main_thread(lambda: _restore(signal_number, previous))
+            except MainThreadUnavailable:
+                pass  # the dispatcher puts it back when the signal next arrives (see the module docstring)
+            else:
+                del _previous[signal_number]
         if not port.callbacks:
             del _ports[loop]
             if loop.is_closed() or threading.get_ident() == loop._loop_thread_id or not loop.is_started():
