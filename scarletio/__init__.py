@@ -13,6 +13,7 @@ from .core.exceptions import CancelledError as CancelledError
 from .core.exceptions import DeadlockError as DeadlockError
 from .core.exceptions import InvalidStateError as InvalidStateError
 from .core.exceptions import LivelockError as LivelockError
+from .core.exceptions import TimeLimitError as TimeLimitError
 from .core.futures import Future as Future
 from .core.handles import Handle as Handle
 from .core.handles import TimerHandle as TimerHandle
@@ -151,6 +152,7 @@ __all__ = (
     "SubprocessWriter",
     "Task",
     "TaskGroup",
+    "TimeLimitError",
     "TimerHandle",
     "Transport",
     "WritePipeProtocol",

@@ -37,6 +37,7 @@ from scarletio.net import (
 )
 from scarletio.net.virtual import LinkConditions, VirtualHost, VirtualNetwork, VirtualSocket
 from scarletio.core.tasks import Task
+from scarletio.core.virtual_trace import TraceEvent
 
 # ---- helpers -------------------------------------------------------------------------------------
 
@@ -527,7 +528,7 @@ async def test_a_crashed_host_loses_its_tasks_and_connections_until_restarted(
 # ---- determinism and a ring ----------------------------------------------------------------------
 
 
-def _lossy_jittery_run(seed: int, perturb: bool) -> list[tuple[str, float, str]]:
+def _lossy_jittery_run(seed: int, perturb: bool) -> list[TraceEvent]:
     from scarletio.testing import virtual_loop
 
     with virtual_loop(seed=seed, perturb=perturb, tracing=True) as loop:
@@ -535,7 +536,7 @@ def _lossy_jittery_run(seed: int, perturb: bool) -> list[tuple[str, float, str]]
         a = network.add_host("a")
         b = network.add_host("b")
 
-        async def main() -> list[tuple[str, float, str]]:
+        async def main() -> list[TraceEvent]:
             server = await echo_server(loop, b)
             client = await connect(loop, a, "b")
             sink, source = await datagram_pair(loop, b, a, 9)
@@ -559,7 +560,7 @@ def _lossy_jittery_run(seed: int, perturb: bool) -> list[tuple[str, float, str]]
 def test_the_same_seed_gives_the_same_trace_and_another_seed_another(perturb: bool) -> None:
     first = _lossy_jittery_run(7, perturb)
     assert first == _lossy_jittery_run(7, perturb)
-    assert any(kind == "net" for kind, _, _ in first)
+    assert any(event.kind == "net" for event in first)
     assert first != _lossy_jittery_run(8, perturb)
 
 

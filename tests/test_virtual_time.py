@@ -18,12 +18,15 @@ from scarletio import (
     EventThread,
     Future,
     LivelockError,
+    TimeLimitError,
     enter_executor,
     repeat_timeout,
     skip_ready_cycle,
     sleep,
 )
-from scarletio.backends.virtual import VirtualClock, virtual_backend
+from scarletio.backends.virtual import VirtualClock, VirtualReactor, virtual_backend
+from scarletio.core.abc import EventMask
+from scarletio.core.virtual_trace import TraceEvent
 
 
 @pytest.fixture
@@ -78,6 +81,88 @@ def test_an_hour_of_sleep_in_a_hundred_tasks_takes_milliseconds(loop: EventThrea
     advanced = run_on(loop, main)
     assert time.monotonic() - wall < LATE
     assert advanced == pytest.approx(3600.0, abs=1e-6)
+
+
+# ---- standstill: time moves only while someone waits --------------------------------------------------
+
+
+async def _tick_forever(ticks: list[float]) -> None:
+    loop = threading.current_thread()
+    assert isinstance(loop, EventThread)
+    while True:
+        await sleep(1.0)
+        ticks.append(loop.time())
+
+
+def test_time_stands_still_between_two_runs_while_nobody_waits(loop: EventThread) -> None:
+    ticks: list[float] = []
+
+    async def start() -> None:
+        loop.create_task(_tick_forever(ticks))
+        await sleep(2.5)
+
+    loop.run(start(), timeout=10)
+    after_first = loop.time()
+    time.sleep(0.05)  # a background ticker would burn through thousands of virtual seconds here
+    assert loop.time() == after_first == 2.5
+    assert ticks == [1.0, 2.0]
+    loop.run(sleep(1.0, loop), timeout=10)
+    assert loop.time() == 3.5
+    assert ticks == [1.0, 2.0, 3.0]
+
+
+def test_a_wait_from_a_plain_thread_lets_time_move_and_nothing_else_does(loop: EventThread) -> None:
+    async def nap() -> None:
+        await sleep(60.0)
+
+    task = loop.create_task_thread_safe(nap())
+    time.sleep(0.05)
+    assert not task.is_done() and loop.time() == 0.0
+    task.sync_wrap().wait(10)
+    assert loop.time() == 60.0
+
+
+def test_a_watched_real_descriptor_does_not_move_a_clock_nobody_waits_on(loop: EventThread) -> None:
+    reader, writer = socket.socketpair()
+
+    async def watch() -> None:
+        loop.add_reader(reader, lambda: None)
+        loop.call_after(5.0, lambda: None)
+
+    try:
+        loop.run(watch(), timeout=10)
+        time.sleep(0.1)
+        assert loop.time() == 0.0
+    finally:
+        loop.call_soon(loop.remove_reader, reader)
+        loop.run(sleep(0, loop), timeout=10)
+        reader.close()
+        writer.close()
+
+
+def _stepwise_trace(seed: int) -> list[TraceEvent]:
+    loop = EventThread(virtual_backend(seed, tracing=True), name="stepwise")
+    ticks: list[float] = []
+    try:
+
+        async def start() -> None:
+            loop.create_task(_tick_forever(ticks))
+            await sleep(10.0)
+
+        loop.run(start(), timeout=10)
+        time.sleep(0.05)
+        loop.run(sleep(5.0, loop), timeout=10)
+        time.sleep(0.05)
+        return loop.get_trace()
+    finally:
+        loop.stop()
+        loop.join(5)
+
+
+def test_runs_driven_in_steps_leave_identical_traces_to_their_very_end() -> None:
+    first = _stepwise_trace(4)
+    assert first[-1].time == 15.0
+    assert _stepwise_trace(4) == first
 
 
 def test_sleeps_wake_in_deadline_order_at_exact_virtual_times(loop: EventThread) -> None:
@@ -256,7 +341,7 @@ def test_a_deadlock_lists_every_pending_task(loop: EventThread) -> None:
 
 
 def test_a_callback_rearming_itself_at_one_instant_is_reported_as_a_livelock() -> None:
-    loop = EventThread(virtual_backend(livelock_iterations=1000), name="livelock")
+    loop = EventThread(virtual_backend(livelock_steps=1000, livelock_seconds=0.0), name="livelock")
 
     def rearm() -> None:
         loop.call_after(0.0, rearm)
@@ -266,13 +351,86 @@ def test_a_callback_rearming_itself_at_one_instant_is_reported_as_a_livelock() -
         await Event(loop).wait()
 
     try:
-        with pytest.raises(LivelockError, match="^livelock: the loop ran 1000 iterations at one instant"):
+        with pytest.raises(LivelockError, match=r"^livelock: the loop ran \d+ steps in [\d.]+s of real time at one virtual instant") as caught:
             loop.run(main(), timeout=10)
+    finally:
+        loop.stop()
+        loop.join(5)
+    assert "call test_a_callback_rearming_itself_at_one_instant_is_reported_as_a_livelock.<locals>.rearm" in str(caught.value)
+
+
+def test_a_sleep_zero_spinner_is_reported_within_seconds_naming_the_task_and_its_line(loop: EventThread) -> None:
+    # The default thresholds: about a second of real time spent working at one virtual instant,
+    # while a deadline (the setter's) waits for the clock the spinner keeps from moving.
+    async def spin(flag: list[bool]) -> None:
+        while not flag:
+            await sleep(0)  # an already resolved future: the task never yields to the clock
+            await skip_ready_cycle()
+
+    async def set_later(flag: list[bool]) -> None:
+        await sleep(1.0)
+        flag.append(True)
+
+    async def main() -> None:
+        flag: list[bool] = []
+        loop.create_task(set_later(flag))
+        await loop.create_task(spin(flag))
+
+    started = time.monotonic()
+    with pytest.raises(LivelockError) as caught:
+        loop.run(main(), timeout=60)
+    assert time.monotonic() - started < 10.0
+    message = str(caught.value)
+    assert message.startswith("livelock: the loop ran ")
+    assert "task #3 test_a_sleep_zero_spinner_is_reported_within_seconds_naming_the_task_and_its_line.<locals>.spin: " in message
+    assert "await skip_ready_cycle()" in message or "await sleep(0)" in message  # its line, from the stack
+    assert "set_later (created at test_virtual_time.py:" in message
+
+
+def test_long_work_at_one_instant_with_no_deadline_waiting_is_no_livelock() -> None:
+    loop = EventThread(virtual_backend(livelock_steps=1000, livelock_seconds=0.0), name="busy")
+
+    async def main() -> int:
+        for _ in range(20_000):
+            await skip_ready_cycle()
+        return 1
+
+    try:
+        for _ in range(3):  # and work is counted per wait: runs at one instant do not add up
+            assert loop.run(main(), timeout=60) == 1
     finally:
         loop.stop()
         loop.join(5)
 
 
+def test_spinning_while_an_executor_job_runs_is_no_livelock() -> None:
+    loop = EventThread(virtual_backend(livelock_steps=1000, livelock_seconds=0.0), name="busy")
+
+    async def main() -> int:
+        job = loop.run_in_executor(time.sleep, 0.2)
+        loop.call_after(10.0, lambda: None)  # a deadline waits meanwhile
+        spins = 0
+        while not job.is_done():
+            await skip_ready_cycle()
+            spins += 1
+        return spins
+
+    try:
+        assert loop.run(main(), timeout=60) > 1000
+    finally:
+        loop.stop()
+        loop.join(5)
+
+
+def test_much_work_at_one_instant_that_ends_is_no_livelock(loop: EventThread) -> None:
+    async def main() -> int:
+        done = 0
+        for _ in range(100_000):
+            await skip_ready_cycle()
+            done += 1
+        return done
+
+    assert run_on(loop, main, timeout=60) == 100_000
 def test_cancellation_still_reaches_a_task_after_a_deadlock_report(loop: EventThread) -> None:
     async def main() -> str:
         try:
@@ -292,7 +450,7 @@ async def _interleaving() -> None:
         for index in range(rounds):
             await skip_ready_cycle()
             if index % 2:
-                await sleep(0.0)
+                await sleep(0.25 * (ord(name) - 96))
 
     loop = threading.current_thread()
     assert isinstance(loop, EventThread)
@@ -301,14 +459,22 @@ async def _interleaving() -> None:
         await task
 
 
-def _trace(seed: int, perturb: bool) -> list[tuple[str, float, str]]:
-    loop = EventThread(virtual_backend(seed, perturb=perturb, tracing=True), name="traced")
+def _on_fresh_loop(function: Callable[[EventThread], Coroutine[Any, Any, Any]], seed: int, perturb: bool, **settings: Any) -> Any:
+    loop = EventThread(virtual_backend(seed, perturb=perturb, **settings), name="fresh")
     try:
-        loop.run(_interleaving(), timeout=10)
-        return loop.get_trace()
+        return loop.run(function(loop), timeout=10)
     finally:
         loop.stop()
         loop.join(5)
+
+
+def _trace(seed: int, perturb: bool) -> list[TraceEvent]:
+    async def traced(loop: EventThread) -> list[TraceEvent]:
+        await _interleaving()
+        return loop.get_trace()
+
+    result: list[TraceEvent] = _on_fresh_loop(traced, seed, perturb, tracing=True)
+    return result
 
 
 def test_the_same_program_and_seed_give_identical_traces() -> None:
@@ -341,41 +507,176 @@ def test_the_trace_exports_as_chrome_trace_events() -> None:
         loop.stop()
         loop.join(5)
     events = document["traceEvents"]
-    assert any(event["ph"] == "X" and event["name"] == "task test_the_trace_exports_as_chrome_trace_events.<locals>.main" for event in events)
+    assert any(event["ph"] == "X" and event["name"] == "task #1 test_the_trace_exports_as_chrome_trace_events.<locals>.main" for event in events)
     assert any(event["ph"] == "i" and event["name"].startswith("jump") for event in events)
 
 
-def _racy_counter(seed: int) -> int:
-    """Two tasks check then act on a shared counter; some interleavings lose an update."""
-    loop = EventThread(virtual_backend(seed, perturb=True), name="race")
+# ---- perturbation: only what a real loop leaves open ----------------------------------------------------
 
-    async def main() -> int:
-        state = {"counter": 0}
 
-        async def increment() -> None:
-            seen = state["counter"]
+async def _alternation(loop: EventThread) -> str:
+    order: list[str] = []
+
+    async def player(name: str) -> None:
+        for _ in range(4):
+            order.append(name)
             await skip_ready_cycle()
-            state["counter"] = seen + 1
 
-        async def other() -> None:
-            await skip_ready_cycle()
-            state["counter"] += 1
+    first = loop.create_task(player("A"))
+    second = loop.create_task(player("B"))
+    await first
+    await second
+    return "".join(order)
 
-        first = loop.create_task(increment())
-        second = loop.create_task(other())
-        await first
-        await second
-        return state["counter"]
 
+def test_perturbation_keeps_the_round_robin_skip_ready_cycle_promises() -> None:
+    orders = {_on_fresh_loop(_alternation, seed, True) for seed in range(200)}
+    assert orders == {"ABABABAB"}
+
+
+async def _timer_order(loop: EventThread) -> list[int]:
+    fired: list[int] = []
+    for index in range(5):
+        loop.call_at(3.0, fired.append, index)  # equal deadlines
+    loop.call_at(2.0, fired.append, -1)  # an earlier deadline, scheduled later
+    await sleep(5.0)
+    return fired
+
+
+def test_perturbation_keeps_timers_in_deadline_order_and_ties_in_scheduling_order() -> None:
+    for seed in range(50):
+        assert _on_fresh_loop(_timer_order, seed, True) == [-1, 0, 1, 2, 3, 4]
+
+
+async def _wake_times(loop: EventThread) -> list[float]:
+    times: list[float] = []
+    for delay in (1.0, 0.5, 2.0, 0.001):
+        before = loop.time()
+        await sleep(delay)
+        times.append(loop.time() - before - delay)
+    return times
+
+
+def test_with_perturbation_a_wakeup_is_never_early_and_at_most_lateness_late() -> None:
+    latenesses = [late for seed in range(30) for late in _on_fresh_loop(_wake_times, seed, True, lateness=0.01)]
+    assert all(-0.5e-9 <= late <= 0.01 + 1e-9 for late in latenesses), latenesses
+    assert len({round(late, 9) for late in latenesses}) > 10  # really drawn, not always the same
+    assert [round(late, 9) for late in _on_fresh_loop(_wake_times, 3, False, lateness=0.01)] == [0.0, 0.0, 0.0, 0.0]
+
+
+async def _near_tie(loop: EventThread) -> str:
+    """Two events 100 microseconds apart: which comes first depends on how late the first wakeup was."""
+    order: list[str] = []
+
+    async def chained() -> None:
+        await sleep(0.5)
+        await sleep(0.4999)  # due at 0.9999, unless the wakeup at 0.5 was late
+        order.append("chained")
+
+    async def single() -> None:
+        await sleep(1.0)
+        order.append("single")
+
+    first = loop.create_task(chained())
+    second = loop.create_task(single())
+    await first
+    await second
+    return " then ".join(order)
+
+
+def test_perturbation_makes_a_timing_race_reachable_and_its_seed_reproduces_it() -> None:
+    assert {_on_fresh_loop(_near_tie, seed, False) for seed in range(20)} == {"chained then single"}
+    outcomes = {seed: _on_fresh_loop(_near_tie, seed, True) for seed in range(20)}
+    flipped = [seed for seed, order in outcomes.items() if order == "single then chained"]
+    assert flipped, outcomes
+    assert all(_on_fresh_loop(_near_tie, flipped[0], True) == "single then chained" for _ in range(5))
+
+
+# ---- time limit, and timeouts the loop could not foresee -------------------------------------------------
+
+
+def test_a_runaway_heartbeat_ends_at_the_time_limit_with_every_task_listed() -> None:
+    loop = EventThread(virtual_backend(time_limit=86400.0), name="limited")
+
+    async def heartbeat() -> None:
+        while True:
+            await sleep(10.0)
+
+    async def main() -> None:
+        loop.create_task(heartbeat())
+        await Event(loop).wait()  # nobody will ever set it
+
+    started = time.monotonic()
     try:
-        result: int = loop.run(main(), timeout=10)
-        return result
+        with pytest.raises(TimeLimitError) as caught:
+            loop.run(main(), timeout=60)
     finally:
         loop.stop()
         loop.join(5)
+    assert time.monotonic() - started < 30.0
+    message = str(caught.value)
+    assert message.startswith(
+        "time limit: the loop was about to pass its virtual-time limit of 86400.000000000s "
+        "(next deadline 86410.000000000) at virtual time 86400.000000000\n"
+    ), message
+    assert "waits for <Event set = False, waiting = 1>, which is not set" in message
+    assert "heartbeat (created at test_virtual_time.py:" in message
+    assert "sleeps until virtual time 86410.000000000" in message
 
 
-def test_a_planted_race_is_found_within_a_hundred_seeds_and_reproduces() -> None:
-    failing = next((seed for seed in range(100) if _racy_counter(seed) != 2), None)
-    assert failing is not None, "no seed exposed the lost update"
-    assert all(_racy_counter(failing) != 2 for _ in range(10))
+def test_a_timeout_after_an_idle_jump_names_a_running_plain_thread_and_the_way_out(loop: EventThread) -> None:
+    release = threading.Event()
+
+    async def main() -> str:
+        answer: Future[int] = loop.create_future()
+
+        def late_caller() -> None:
+            release.wait(5)
+
+        thread = threading.Thread(target=late_caller, name="late caller")
+        thread.start()
+        try:
+            answer.apply_timeout(5.0)
+            await answer
+        except TimeoutError as error:
+            return str(error)
+        finally:
+            release.set()
+            thread.join()
+        return "no timeout"
+
+    message = run_on(loop, main)
+    assert message.startswith("timed out at virtual time 5.000000000: the loop was idle since 0.000000000 with no known outside work"), message
+    assert "thread(s) 'late caller' ran" in message
+    assert "loop.run_in_executor() or inside enter_executor()" in message
+
+
+def test_a_timeout_with_no_thread_around_keeps_its_plain_error(loop: EventThread) -> None:
+    async def main() -> str:
+        answer: Future[int] = loop.create_future()
+        answer.apply_timeout(5.0)
+        try:
+            await answer
+        except TimeoutError as error:
+            return repr(error)
+        return "no timeout"
+
+    assert run_on(loop, main) == "TimeoutError()"
+
+
+def _ready_order(reactor: VirtualReactor) -> list[int]:
+    try:
+        descriptors = [reactor.allocate() for _ in range(6)]
+        for fd in descriptors:
+            reactor.register(fd, EventMask.READ)
+            reactor.set_readiness(fd, int(EventMask.READ))
+        return [descriptors.index(fd) for fd, _ in reactor.poll(0.0)]
+    finally:
+        reactor.close()
+
+
+def test_descriptors_ready_at_once_come_in_allocation_order_or_in_an_order_drawn_from_the_seed() -> None:
+    assert _ready_order(VirtualReactor()) == [0, 1, 2, 3, 4, 5]
+    drawn = {tuple(_ready_order(VirtualReactor(order_seed=seed))) for seed in range(10)}
+    assert len(drawn) > 5 and all(sorted(order) == [0, 1, 2, 3, 4, 5] for order in drawn)
+    assert _ready_order(VirtualReactor(order_seed=3)) == _ready_order(VirtualReactor(order_seed=3))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import socket
 import sys
 from typing import final
@@ -37,35 +38,73 @@ EPOCH_NANOSECONDS = 0
 """Where every virtual clock starts."""
 
 
-DEFAULT_LIVELOCK_ITERATIONS = 200_000
-"""Loop iterations at one virtual instant after which the loop reports a livelock."""
+DEFAULT_LIVELOCK_STEPS = 50_000
+"""Steps at one virtual instant after which a livelock may be reported ..."""
+
+DEFAULT_LIVELOCK_SECONDS = 1.0
+"""... once the loop also worked this many seconds of real time at that instant."""
+
+DEFAULT_LATENESS = 0.001
+"""With perturbation, the most seconds a wakeup is late (a real loop is often a little late)."""
 
 
 @final
 class VirtualClock(VirtualTime):
     """A clock that stands still until moved; readings are integer nanoseconds inside.
 
+    The settings are the loop's (see `VirtualTime`); `time_limit` may be changed at any time.
+
     Args:
-        seed: Seeds the loop's random generator (see `VirtualTime`).
-        perturb: Shuffle ready work and timer ties, from the seed.
+        seed: Seeds the loop's random generator.
+        perturb: Explore what a real loop leaves open: late wakeups, the order of descriptors ready
+            at once, the virtual network's exact delivery times.
         tracing: Record a trace of the loop's decisions.
-        livelock_iterations: Iterations at one instant before a livelock is reported.
+        lateness: With `perturb`, the most seconds a wakeup is late.
+        livelock_steps: Steps at one instant before a livelock may be reported ...
+        livelock_seconds: ... once the loop also worked this long (real seconds) at that instant.
+        time_limit: The virtual time the clock may not pass, or `None`.
+        buggify: Whether `scarletio.testing.buggify()` may fire on this loop.
     """
 
-    __slots__ = ("_nanoseconds", "livelock_iterations", "perturb", "seed", "tracing")
+    __slots__ = (
+        "_nanoseconds",
+        "buggify",
+        "lateness",
+        "livelock_seconds",
+        "livelock_steps",
+        "perturb",
+        "seed",
+        "time_limit",
+        "tracing",
+    )
 
     def __init__(
         self,
         seed: int = 0,
         perturb: bool = False,
         tracing: bool = False,
-        livelock_iterations: int = DEFAULT_LIVELOCK_ITERATIONS,
+        *,
+        lateness: float = DEFAULT_LATENESS,
+        livelock_steps: int = DEFAULT_LIVELOCK_STEPS,
+        livelock_seconds: float = DEFAULT_LIVELOCK_SECONDS,
+        time_limit: float | None = None,
+        buggify: bool = False,
     ) -> None:
+        if not 0.0 <= lateness < math.inf:
+            raise ValueError(f"lateness must be a finite number of seconds >= 0, got {lateness!r}")
+        if livelock_steps < 0 or not 0.0 <= livelock_seconds < math.inf:
+            raise ValueError(
+                f"livelock_steps and livelock_seconds must not be negative, got {livelock_steps!r} and {livelock_seconds!r}"
+            )
         self._nanoseconds = EPOCH_NANOSECONDS
         self.seed: int = seed
         self.perturb: bool = perturb
         self.tracing: bool = tracing
-        self.livelock_iterations: int = livelock_iterations
+        self.lateness: float = lateness
+        self.livelock_steps: int = livelock_steps
+        self.livelock_seconds: float = livelock_seconds
+        self.time_limit: float | None = time_limit
+        self.buggify: bool = buggify
 
     @property
     def resolution(self) -> float:
@@ -188,12 +227,19 @@ class VirtualReactor(VirtualDescriptors):
     stays ready until its owner says otherwise. `poll` reports them together with the real ones, in
     the order they were allocated (descriptor numbers differ from process to process), without
     waiting when one is ready (`has_virtual_events`), and they never hold the virtual clock back.
+
+    The kernel promises no order among descriptors that are ready at once; given an `order_seed`
+    (the loop's seed, with perturbation on) the reactor reports them in an order drawn from it.
+
+    Args:
+        order_seed: Seeds the order of descriptors ready at once; `None` keeps allocation order.
     """
 
     __slots__ = (
         "_allocated",
         "_inner",
         "_mirrors",
+        "_order",
         "_readable",
         "_reading",
         "_released",
@@ -202,8 +248,9 @@ class VirtualReactor(VirtualDescriptors):
         "_writing",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, order_seed: int | None = None) -> None:
         self._inner = PollReactor()
+        self._order = None if order_seed is None else random.Random(f"scarletio.io-order:{order_seed}")
         self._watched = 0
         self._allocated = 0
         # In-memory descriptor -> (its allocation number, its mirror).
@@ -277,12 +324,17 @@ class VirtualReactor(VirtualDescriptors):
         reading = self._readable & self._reading
         writing = self._writable & self._writing
         order = self.allocation_order
+        events: list[tuple[int, EventMask]]
         if not writing:
-            return [(fd, _READ) for fd in sorted(reading, key=order)]
-        return [
-            (fd, (_BOTH if fd in writing else _READ) if fd in reading else _WRITE)
-            for fd in sorted(reading | writing, key=order)
-        ]
+            events = [(fd, _READ) for fd in sorted(reading, key=order)]
+        else:
+            events = [
+                (fd, (_BOTH if fd in writing else _READ) if fd in reading else _WRITE)
+                for fd in sorted(reading | writing, key=order)
+            ]
+        if self._order is not None and len(events) > 1:
+            self._order.shuffle(events)
+        return events
 
     def _set_interest(self, fd: int, events: EventMask) -> None:
         _mark(fd, int(events), self._reading, self._writing)
@@ -318,7 +370,8 @@ class VirtualReactor(VirtualDescriptors):
     def poll(self, timeout: float | None) -> list[tuple[int, EventMask]]:
         """Wait for real readiness or a wakeup, for at most `timeout` seconds of real time.
 
-        Ready in-memory descriptors are reported first, in number order, and make the wait zero.
+        Ready in-memory descriptors are reported first, in allocation order (or the seeded order), and
+        make the wait zero.
         """
         if self.has_virtual_events():
             virtual = self._virtual_events()
@@ -350,19 +403,39 @@ def virtual_backend(
     *,
     perturb: bool = False,
     tracing: bool = False,
-    livelock_iterations: int = DEFAULT_LIVELOCK_ITERATIONS,
+    lateness: float = DEFAULT_LATENESS,
+    livelock_steps: int = DEFAULT_LIVELOCK_STEPS,
+    livelock_seconds: float = DEFAULT_LIVELOCK_SECONDS,
+    time_limit: float | None = None,
+    buggify: bool = False,
 ) -> Backend:
     """Return a virtual-time backend with its own settings (`"virtual"` by name gives the defaults).
 
     Args:
         seed: Seeds every choice the loop makes that is not fixed.
-        perturb: Shuffle ready work and timer ties, to explore other interleavings.
+        perturb: Explore what a real loop leaves open (late wakeups, the order of descriptors ready
+            at once, exact network delivery times); never the orders a real loop promises.
         tracing: Record a trace of the loop's decisions (`loop.get_trace()`).
-        livelock_iterations: Iterations at one instant before a livelock is reported.
+        lateness: With `perturb`, the most seconds a wakeup is late.
+        livelock_steps: Steps at one instant before a livelock may be reported ...
+        livelock_seconds: ... once the loop also worked this many real seconds at that instant.
+        time_limit: The virtual time the clock may not pass (`TimeLimitError`), or `None`.
+        buggify: Let `scarletio.testing.buggify()` fire on this loop.
     """
+    # Built once here to check the settings now, not when a loop is made from the backend.
+    VirtualClock(seed, perturb, tracing, lateness=lateness, livelock_steps=livelock_steps, livelock_seconds=livelock_seconds)
     return Backend(
         name="virtual",
-        reactor_factory=VirtualReactor,
-        clock_factory=lambda: VirtualClock(seed, perturb, tracing, livelock_iterations),
+        reactor_factory=lambda: VirtualReactor(order_seed=seed if perturb else None),
+        clock_factory=lambda: VirtualClock(
+            seed,
+            perturb,
+            tracing,
+            lateness=lateness,
+            livelock_steps=livelock_steps,
+            livelock_seconds=livelock_seconds,
+            time_limit=time_limit,
+            buggify=buggify,
+        ),
         executor_factory=ThreadExecutor,
     )

@@ -140,22 +140,29 @@ class VirtualTime(Clock, Protocol):
     """A clock the scheduler moves itself: the virtual-time backend's.
 
     The scheduler checks for this protocol once, when the loop is built. With it, the loop jumps the
-    clock to the next deadline whenever it is idle instead of waiting, and takes every choice that is
-    not fixed (the order of ready work and of timers with equal deadlines, when `perturb` is on) from
-    one random generator seeded with `seed`.
+    clock to the next deadline whenever it is idle and some thread waits on it, instead of waiting,
+    and takes every choice that is not fixed from one random generator seeded with `seed`.
 
     Attributes:
         seed: The seed of the loop's random generator.
-        perturb: Whether to shuffle ready work and timer ties (to explore interleavings).
+        perturb: Whether to explore what a real loop leaves open: wakeups late by up to `lateness`
+            (and, in the backend, the order of descriptors ready at once).
+        lateness: The most seconds a wakeup may be late with `perturb` on.
         tracing: Whether the loop records a trace of its decisions.
-        livelock_iterations: How many iterations the loop may run at one instant before it reports a
-            livelock.
+        livelock_steps: Steps the loop may run at one virtual instant before it may report a
+            livelock ...
+        livelock_seconds: ... once it also spent this many seconds of real time working there.
+        time_limit: The virtual time the clock may not pass (a jump beyond it fails the waiters with
+            `TimeLimitError`), or `None` for no limit; may be changed at any time.
     """
 
     seed: int
     perturb: bool
+    lateness: float
     tracing: bool
-    livelock_iterations: int
+    livelock_steps: int
+    livelock_seconds: float
+    time_limit: float | None
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by `seconds` (not negative)."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .futures import Future
 
-__all__ = ("CancelledError", "DeadlockError", "InvalidStateError", "LivelockError")
+__all__ = ("CancelledError", "DeadlockError", "InvalidStateError", "LivelockError", "TimeLimitError")
 
 
 class CancelledError(BaseException):
@@ -81,7 +81,18 @@ class DeadlockError(RuntimeError):
 
 
 class LivelockError(DeadlockError):
-    """On virtual time, the loop kept running at one instant for too many iterations.
+    """On virtual time, the loop kept working at one instant for too long, so the clock never moved on.
 
-    Typically a callback re-arms itself with no delay forever, so the clock can never move on.
+    Typically a task spins on `sleep(0)` / `skip_ready_cycle()` waiting for something that never
+    comes, or a callback re-arms itself with no delay forever. The message names the busiest tasks
+    and callbacks with the lines they run at.
+    """
+
+
+class TimeLimitError(RuntimeError):
+    """On virtual time, the loop was about to pass its virtual-time limit.
+
+    A test that never ends on its own (a heartbeat keeps time moving while the awaited event never
+    comes) fails with this instead of running until a real-time timeout. The message lists every
+    pending task with the stack it waits at, like `DeadlockError`'s.
     """

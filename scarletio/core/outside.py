@@ -71,7 +71,7 @@ def _wait_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: fl
     if isinstance(awaitable, Future) or not hasattr(awaitable, "__await__"):
         future = loop.ensure_future(awaitable)
         if virtual is not None:  # registered before the loop can look: see below
-            virtual._outside_waits.add(future)
+            virtual.outside_waits.add(future)
         loop.call_soon(future.add_done_callback, finished.set)
     else:
         # Subscribe before the task is queued: once queued, the loop may finish it, or stop (the
@@ -82,7 +82,7 @@ def _wait_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: fl
         # On virtual time a deadlock fails this wait instead of hanging it; the wait is registered
         # before the task is queued, or the loop could find itself idle before it knows of us.
         if virtual is not None:
-            virtual._outside_waits.add(task)
+            virtual.outside_waits.add(task)
         loop._queue_foreign_task(task, coroutine, "run")
         future = task
     try:
@@ -97,7 +97,7 @@ def _wait_from_outside(loop: LoopInternals, awaitable: Awaitable[T], timeout: fl
         raise
     finally:
         if virtual is not None:
-            virtual._outside_waits.discard(future)
+            virtual.outside_waits.discard(future)
     error = TimeoutError(f"EventThread.run() timed out after {timeout} seconds; the task was cancelled")
     raise error from cancel_from_outside(loop, future, finished)
 

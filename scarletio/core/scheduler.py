@@ -34,7 +34,8 @@ from typing_extensions import Self, TypeVarTuple, Unpack
 
 from .arguments import checked_deadline, not_a_delay, refuse_callback
 from .timers import collect_due_timers, compact_timers
-from .virtual_time import VirtualTimeDriver, export_chrome_trace, get_trace
+from .virtual_time import VirtualTimeDriver, export_chrome_trace
+from .virtual_trace import TraceEvent
 from .watching import READ, WRITE, add_reader, add_writer, remove_reader, remove_writer
 from .outside import LoopPause, await_any, get_executor, run_from_outside, run_in_executor
 from .forking import track_loop
@@ -348,6 +349,8 @@ class Scheduler(threading.Thread):
         # (pyright narrows `coroutine` by the `type()` test to a union with `CoroutineType[Unknown, ...]`.)
         task = _new_task(self, coroutine)  # pyright: ignore[reportUnknownArgumentType]
         if self._loop_thread_id == get_ident():
+            if self._virtual is not None:
+                self._virtual.adopt(task)
             self._tasks[task] = None
             self._ready.append(task)
         else:
@@ -362,6 +365,8 @@ class Scheduler(threading.Thread):
             if self._loop_state != _RUNNING:
                 coroutine.close()
                 raise self._refuse_stopped(what)
+            if self._virtual is not None:
+                self._virtual.adopt(task)
             self._tasks[task] = None
             self._ready.append(task)
         self._reactor.wakeup()
@@ -407,9 +412,13 @@ class Scheduler(threading.Thread):
         """
         self._close_callbacks.append(callback)
 
-    # The decision trace of a virtual-time loop: functions of `virtual_time` taking the loop first.
-    get_trace = get_trace
-    export_chrome_trace = export_chrome_trace
+    def get_trace(self) -> list[TraceEvent]:
+        """Return the decisions a virtual-time loop with tracing on recorded (see `TraceEvent`); else `[]`."""
+        return [] if self._virtual is None else self._virtual.get_trace()
+
+    def export_chrome_trace(self) -> str:
+        """Return the recorded trace as Chrome trace-event JSON (see `get_trace`)."""
+        return export_chrome_trace(self._virtual)
 
     def get_tasks(self) -> list[Task[object]]:
         """Return the tasks of this loop that have not finished, in the order they were created."""

@@ -20,7 +20,7 @@ import sys
 from _thread import get_ident
 from collections.abc import Callable, Coroutine
 from contextvars import Context, copy_context
-from types import CoroutineType, FrameType, GeneratorType
+from types import CodeType, CoroutineType, FrameType, GeneratorType
 from typing import Any, Generic, NoReturn, TextIO, TypeVar
 
 from .abc import EventLoop
@@ -71,7 +71,12 @@ class Task(Future[T], Generic[T]):
         RuntimeError: If the loop is stopped.
     """
 
-    __slots__ = ("_cancel_exception", "_context", "_coroutine", "_waited_future")
+    __slots__ = ("_cancel_exception", "_context", "_coroutine", "_origin", "_waited_future")
+
+    # Set by a virtual-time loop only (left unset elsewhere, so creating a task costs nothing more):
+    # the task's id on its loop and where it was created, (id, code, instruction offset or -1 for the
+    # code's first line), for reports; `core.task_report` turns it into words.
+    _origin: tuple[int, CodeType | None, int]
 
     def __init__(self, loop: EventLoop, coroutine: Coroutine[Any, Any, T]) -> None:
         if not _is_coroutine(coroutine) and _is_coroutine(loop):
@@ -84,6 +89,9 @@ class Task(Future[T], Generic[T]):
         self._waited_future: Future[Any] | None = None
         self._cancel_exception: BaseException | None = None
         if loop._loop_thread_id == get_ident():  # queued as `loop.create_task` queues its tasks
+            virtual = getattr(loop, "_virtual", None)
+            if virtual is not None:
+                virtual.adopt(self)
             loop._tasks[self] = None
             loop._ready.append(self)
         else:

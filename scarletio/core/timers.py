@@ -84,9 +84,6 @@ def collect_due_timers(loop: LoopInternals, current: float) -> None:
                 due.extend(_split_sorted(timers, current))
                 break
             due.append(heappop(timers))
-    virtual = loop._virtual
-    if virtual is not None:
-        virtual.order_ties(due)
     ready.extend(map(_HANDLE_OF, due))  # cancelled ones do nothing when run
 
 

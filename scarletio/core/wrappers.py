@@ -156,7 +156,7 @@ class FutureWrapperSync(_WrapperBase[T]):
         release = finished.set
         virtual = getattr(loop, "_virtual", None)
         if virtual is not None:  # on virtual time, a deadlock fails this wait instead of hanging it
-            virtual._outside_waits.add(future)
+            virtual.outside_waits.add(future)
         loop.call_soon(future.add_done_callback, release)
         try:
             if finished.wait(timeout):
@@ -169,7 +169,7 @@ class FutureWrapperSync(_WrapperBase[T]):
             raise
         finally:
             if virtual is not None:
-                virtual._outside_waits.discard(future)
+                virtual.outside_waits.discard(future)
         if propagate_cancellation:
             cause = self._cancel_and_collect(finished)
             self._unsubscribe(release)

@@ -20,6 +20,7 @@ from typing import final
 
 from ..loop.event_thread import EventThread
 from ..core.futures import Future
+from ..core.tasks import Task
 
 __all__ = ("Event", "Lock", "ScarletLock")
 
@@ -56,12 +57,15 @@ class _HandOffSemaphore:
     pending waiter.
     """
 
-    __slots__ = ("_holders", "_idle_waiters", "_loop", "_size", "_waiters")
+    __slots__ = ("_holders", "_idle_waiters", "_loop", "_owner", "_size", "_waiters")
 
     def __init__(self, loop: EventThread, size: int) -> None:
         self._loop = loop
         self._size = size
         self._holders = 0
+        # The task that took a slot last, for reports (`DeadlockError` names a lock's holder); one
+        # store per acquire and release, never consulted otherwise.
+        self._owner: Task[object] | None = None
         self._waiters: deque[Future[None]] = deque()
         self._idle_waiters: deque[Future[None]] = deque()
 
@@ -80,6 +84,7 @@ class _HandOffSemaphore:
         """
         if self._holders < self._size:
             self._holders += 1
+            self._owner = self._loop.current_task
             return
         waiter: Future[None] = Future(self._loop)
         self._waiters.append(waiter)
@@ -92,6 +97,7 @@ class _HandOffSemaphore:
             else:
                 _discard(self._waiters, waiter)
             raise
+        self._owner = self._loop.current_task
 
     def release(self) -> None:
         """Give a slot back, handing it to the first waiting task if there is one.
@@ -104,6 +110,7 @@ class _HandOffSemaphore:
                 f"{type(self).__name__}.release() called while the lock is not held; "
                 "release only after a successful acquire"
             )
+        self._owner = None  # a waiter handed the slot names itself when it runs
         waiters = self._waiters
         while waiters:
             if waiters.popleft().set_result_if_pending(None):

@@ -2,11 +2,13 @@
 
 Testing layer, on top of the scheduler and the `virtual` backend. Each helper builds a new
 `EventThread` on `virtual_backend(seed, ...)`, so a run is isolated from every other loop and the same
-seed makes the same scheduling decisions on every run. With `perturb` the loop shuffles ready work and
-timer ties from the seed, which is how `explore` looks for the interleaving that breaks a test.
+seed makes the same scheduling decisions on every run. Seeds decide the virtual network's jitter and
+losses, the fault injection points (`buggify()`, on under `explore`) and, with `perturb`, how late
+each wakeup is and the order of descriptors ready at once: `explore` sweeps seeds to find the one that
+breaks a test.
 
 The pytest plugin (`scarletio.testing.plugin`, registered as an entry point) builds on the same
-pieces; this module does not import pytest.
+pieces; this module and `buggify` do not import pytest.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from ..core.abc import Backend
 from ..backends.virtual import virtual_backend
 from ..loop.event_thread import EventThread
 from ..core.exceptions import CancelledError
+from .buggify import buggify as buggify
+from .buggify import buggify_delay as buggify_delay
+from .buggify import buggify_fail as buggify_fail
 
-__all__ = ("explore", "run_virtual", "virtual_loop")
+__all__ = ("buggify", "buggify_delay", "buggify_fail", "explore", "run_virtual", "virtual_loop")
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -61,15 +66,20 @@ def _running_loop(backend: Backend, *, name: str) -> Generator[EventThread, None
 
 
 @contextmanager
-def virtual_loop(seed: int = 0, *, perturb: bool = False, tracing: bool = False) -> Generator[EventThread, None, None]:
+def virtual_loop(
+    seed: int = 0, *, perturb: bool = False, tracing: bool = False, buggify: bool = False, time_limit: float | None = None
+) -> Generator[EventThread, None, None]:
     """Open a fresh, started loop on virtual time: `with virtual_loop(3) as loop: ...`.
 
     On exit the loop is stopped (its pending tasks are cancelled) and its thread joined.
 
     Args:
-        seed: Seeds every scheduling choice the loop makes that is not fixed.
-        perturb: Shuffle ready work and timer ties from the seed, to explore other interleavings.
+        seed: Seeds every choice the loop makes that is not fixed.
+        perturb: Explore what a real loop leaves open: late wakeups, the order of descriptors ready
+            at once (see `virtual_backend`).
         tracing: Record the loop's decisions (`loop.get_trace()`, `loop.export_chrome_trace()`).
+        buggify: Let `buggify()` fire on this loop.
+        time_limit: The virtual time the loop may not pass (`TimeLimitError`), or `None`.
 
     Yields:
         The started loop.
@@ -77,7 +87,7 @@ def virtual_loop(seed: int = 0, *, perturb: bool = False, tracing: bool = False)
     Raises:
         RuntimeError: On exit, if the loop thread did not end within `JOIN_SECONDS` of `stop()`.
     """
-    backend = virtual_backend(seed, perturb=perturb, tracing=tracing)
+    backend = virtual_backend(seed, perturb=perturb, tracing=tracing, buggify=buggify, time_limit=time_limit)
     with _running_loop(backend, name=f"scarletio-virtual-seed{seed}") as loop:
         yield loop
 
@@ -88,6 +98,7 @@ def run_virtual(
     seed: int = 0,
     perturb: bool = False,
     tracing: bool = False,
+    buggify: bool = False,
     timeout: float | None = 60.0,
 ) -> T:
     """Run `coroutine_function(*args)` on a fresh virtual-time loop and return its result.
@@ -98,10 +109,11 @@ def run_virtual(
     Args:
         coroutine_function: The async function to run.
         *args: Its positional arguments.
-        seed: Seeds every scheduling choice the loop makes that is not fixed.
-        perturb: Shuffle ready work and timer ties from the seed.
+        seed: Seeds every choice the loop makes that is not fixed.
+        perturb: Explore late wakeups and the order of descriptors ready at once.
         tracing: Record the loop's decisions; the coroutine can read them with
             `get_event_loop().get_trace()`.
+        buggify: Let `buggify()` fire.
         timeout: Real seconds to wait at most, or `None` to wait as long as it takes.
 
     Returns:
@@ -112,26 +124,30 @@ def run_virtual(
         TimeoutError: If `timeout` real seconds passed; the coroutine was cancelled.
         BaseException: Whatever the coroutine raised.
     """
-    with virtual_loop(seed, perturb=perturb, tracing=tracing) as loop:
+    with virtual_loop(seed, perturb=perturb, tracing=tracing, buggify=buggify) as loop:
         return loop.run(coroutine_function(*args), timeout=timeout)
 
 
 def explore(
     coroutine_function: Callable[[], Awaitable[Any]],
     seeds: Iterable[int] = range(100),
-    perturb: bool = True,
+    perturb: bool = False,
     *,
+    buggify: bool = True,
     timeout: float | None = 60.0,
 ) -> int | None:
     """Run `coroutine_function()` once per seed and return the first seed whose run raises.
 
-    Each run gets a fresh loop (see `run_virtual`), so the seed alone decides the interleaving:
-    `run_virtual(coroutine_function, seed=found, perturb=True)` fails the same way every time.
+    Each run gets a fresh loop (see `run_virtual`), so the seed alone decides the run:
+    `run_virtual(coroutine_function, seed=found, perturb=..., buggify=...)` with the same settings
+    fails the same way every time.
 
     Args:
         coroutine_function: The async function to run; it should raise when an invariant breaks.
         seeds: The seeds to try, in order.
-        perturb: Shuffle ready work and timer ties (without it every seed runs the same way).
+        perturb: Also explore late wakeups and the order of descriptors ready at once (timing
+            races); without it the seed decides jitter, losses and fault injection only.
+        buggify: Let `buggify()` fire.
         timeout: Real seconds each run may take at most.
 
     Returns:
@@ -140,7 +156,7 @@ def explore(
     """
     for seed in seeds:
         try:
-            run_virtual(coroutine_function, seed=seed, perturb=perturb, timeout=timeout)
+            run_virtual(coroutine_function, seed=seed, perturb=perturb, buggify=buggify, timeout=timeout)
         except (Exception, CancelledError):
             return seed
     return None

@@ -1,6 +1,7 @@
 """The pytest plugin: every `async def` test runs on a fresh scarletio loop, on virtual time by default.
 
-Testing layer; the only module of scarletio that imports pytest. It is registered through the
+Testing layer; with the modules it draws on (`settings`, `running`, `fixtures`, `exploration`,
+`hypothesis_support`), the only part of scarletio that imports pytest. It is registered through the
 `pytest11` entry point, so installing scarletio is enough (`-p no:scarletio` turns it off).
 
 How a test is run:
@@ -9,268 +10,71 @@ How a test is run:
   another async framework's marker: `anyio`, `asyncio`, `trio`). That fixture depends on the private
   `_scarletio_run` fixture, which `pytest_generate_tests` parametrises with one `Run` per backend and
   seed, so each run is an item of its own (`test_x[virtual-seed3]`, `test_x[epoll]`).
-- `pytest_pyfunc_call` calls the test function with its fixtures and runs the coroutine with
-  `loop.run(coroutine, timeout=...)` from the test's thread; the fixture stops and joins the loop after.
+- `pytest_pyfunc_call` calls the test function with its fixtures and runs the coroutine on the loop
+  from the test's thread (`running.run_with_report`); the fixture stops and joins the loop after.
+  `async def` fixtures run on the same loop (`fixtures`); a Hypothesis test runs each example on a
+  fresh loop (`hypothesis_support`).
 - A failed report gets a "scarletio" section: the backend, seed, perturbation and a command that runs
-  exactly this item again. The item id names only the backend and the seed, and the command passes
-  both, so the id the command produces is the id that failed.
+  exactly this item again, with this interpreter. The item id names only the backend and the seed,
+  and the command passes both, so the id the command produces is the id that failed.
+- Across items: the seeds that failed, traces of failing tests, the determinism check (`exploration`).
 
 A test that asks for `scarletio_network` (a fresh `VirtualNetwork` on its loop) runs on virtual time
 only, whatever the backend option says: the in-memory network exists nowhere else.
 
-Settings come from the command line (`--scarletio-*`) and are overridden per test by the marker
-`@pytest.mark.scarletio(backend=..., seed=..., perturb=..., explore=..., timeout=...)`.
+Settings come from the marker `@pytest.mark.scarletio(...)`, then the command line (`--scarletio-*`),
+then the ini file (`scarletio_timeout`, `scarletio_time_limit`); see `settings`.
 """
 
 from __future__ import annotations
 
 import inspect
-import shlex
 from collections.abc import Generator, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import pytest
 
 from ..core.abc import Clock
-from ..backends import BackendName, available_backends, get_backend, parse_backend_name
-from ..backends.virtual import virtual_backend
 from ..loop.event_thread import EventThread
 from ..net.virtual import VirtualNetwork
-from . import _running_loop
+from .exploration import (
+    SHADOW_KEY,
+    TRACE_KEY,
+    check_determinism,
+    failing_seeds_line,
+    note_report,
+    run_first_time,
+    skip_after_failure,
+    write_trace,
+)
+from .fixtures import is_async_fixture, running_async_fixture
+from .hypothesis_support import adjust_settings, draws_the_seed, install_example_runner, is_async_hypothesis_test
+from .running import run_with_report
+from .settings import MARKER, Run, add_options, check_options, runs_of
 
 __all__ = (
     "HookOutcome",
     "pytest_addoption",
+    "pytest_collection_modifyitems",
     "pytest_configure",
+    "pytest_fixture_setup",
     "pytest_generate_tests",
     "pytest_pycollect_makeitem",
     "pytest_pyfunc_call",
     "pytest_runtest_makereport",
+    "pytest_runtest_protocol",
+    "pytest_terminal_summary",
     "scarletio_clock",
     "scarletio_loop",
+    "scarletio_network",
     "scarletio_seed",
 )
-
-MARKER = "scarletio"
-
-MARKER_OPTIONS = ("backend", "explore", "perturb", "seed", "timeout")
-"""The keyword arguments the marker accepts."""
 
 FOREIGN_MARKERS = ("anyio", "asyncio", "trio")
 """Markers of other async test plugins: tests carrying one are left to that plugin."""
 
-ALL = "all"
-"""The backend setting that runs a test once per available backend."""
-
-
-@dataclass(frozen=True)
-class Run:
-    """How one test item runs: on which backend, with which seed and perturbation, for how long.
-
-    Attributes:
-        backend: The backend's name.
-        seed: The virtual loop's seed (unused on real backends).
-        perturb: Whether the virtual loop shuffles ready work and timer ties.
-        timeout: Real seconds the test may take, or `None` for no limit.
-    """
-
-    backend: BackendName
-    seed: int
-    perturb: bool
-    timeout: float | None
-
-    @property
-    def virtual(self) -> bool:
-        """Whether the run is on virtual time (only then do the seed and perturbation matter)."""
-        return self.backend == "virtual"
-
-    @property
-    def id(self) -> str:
-        """The item id: names the backend and, on virtual time, the seed."""
-        return f"virtual-seed{self.seed}" if self.virtual else self.backend
-
-    def open_loop(self, name: str) -> AbstractContextManager[EventThread]:
-        """Return a context manager that starts a loop for this run, and stops and joins it on exit."""
-        backend = virtual_backend(self.seed, perturb=self.perturb) if self.virtual else get_backend(self.backend)
-        return _running_loop(backend, name=name)
-
-    def describe(self, nodeid: str, config: pytest.Config) -> str:
-        """Return the failure section: the settings and a command that runs this item again."""
-        command = ["python", "-m", "pytest", nodeid, "--scarletio-backend", self.backend]
-        if self.virtual:
-            command += ["--scarletio-seed", str(self.seed)]
-            if self.perturb:
-                command.append("--scarletio-perturb")
-        reproduce = shlex.join(command)
-        if config.invocation_params.dir != config.rootpath:  # node ids are relative to the root
-            reproduce = f"cd {shlex.quote(str(config.rootpath))} && {reproduce}"
-        if self.virtual:
-            seed = str(self.seed)
-            perturbation = "on" if self.perturb else "off"
-        else:
-            seed = perturbation = "not used (real time)"
-        return (
-            f"backend: {self.backend}\n"
-            f"seed: {seed}\n"
-            f"perturbation: {perturbation}\n"
-            f"reproduce: {reproduce}\n"
-        )
-
-
 RUN_KEY = pytest.StashKey[Run]()
 """Where an item keeps its `Run` once its loop fixture is set up."""
-
-
-# ---- settings -------------------------------------------------------------------------------------
-
-
-def _check_backend(name: object, origin: str) -> None:
-    """Raise `ValueError` unless `name` is `"all"` or the name of a backend that works here."""
-    available = available_backends()
-    if name != ALL and name not in available:
-        names = ", ".join((*available, ALL))
-        raise ValueError(f"{origin}: backend {name!r} is not available; available: {names}")
-
-
-def _marker_settings(marker: pytest.Mark | None) -> dict[str, Any]:
-    """Return the marker's settings, checked."""
-    if marker is None:
-        return {}
-    if marker.args:
-        raise ValueError(f"the scarletio marker takes keyword arguments only, got {marker.args!r}")
-    settings = dict(marker.kwargs)
-    for key, value in settings.items():
-        if key not in MARKER_OPTIONS:
-            raise ValueError(f"the scarletio marker has no option {key!r}; options: {', '.join(MARKER_OPTIONS)}")
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if key == "backend":
-            _check_backend(value, "the scarletio marker")
-        elif key == "perturb" and not isinstance(value, bool):
-            raise ValueError(f"the scarletio marker's perturb must be True or False, got {value!r}")
-        elif key == "seed" and not (number and isinstance(value, int)):
-            raise ValueError(f"the scarletio marker's seed must be an int, got {value!r}")
-        elif key == "explore" and not (number and isinstance(value, int) and value >= 1):
-            raise ValueError(f"the scarletio marker's explore must be an int of at least 1, got {value!r}")
-        elif key == "timeout" and not (number and value >= 0):
-            raise ValueError(f"the scarletio marker's timeout must be seconds, not negative (0: no limit), got {value!r}")
-    return settings
-
-
-def _runs(config: pytest.Config, marker: pytest.Mark | None) -> list[Run]:
-    """Return the runs of an async test, from the command line overridden by its marker."""
-    try:
-        settings = _marker_settings(marker)
-    except ValueError as error:
-        pytest.fail(str(error), pytrace=False)
-    # The options' types are the ones `pytest_addoption` declares (pytest types option values `Any`).
-    backend = cast(str, settings.get("backend", config.getoption("scarletio_backend")))
-    seed = cast(int, settings.get("seed", config.getoption("scarletio_seed")))
-    perturb = cast(bool, settings.get("perturb", config.getoption("scarletio_perturb")))
-    explore = cast("int | None", settings.get("explore", config.getoption("scarletio_explore")))
-    timeout = float(cast(float, settings.get("timeout", config.getoption("scarletio_timeout")))) or None
-    runs: list[Run] = []
-    for name in available_backends() if backend == ALL else (parse_backend_name(backend),):
-        if name == "virtual" and explore is not None:
-            runs.extend(Run(name, seed + offset, True, timeout) for offset in range(explore))
-        else:
-            runs.append(Run(name, seed, perturb, timeout))
-    return runs
-
-
-# ---- hooks ----------------------------------------------------------------------------------------
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add the `--scarletio-*` options."""
-    group = parser.getgroup("scarletio", "scarletio: async def tests on a scarletio event loop")
-    group.addoption(
-        "--scarletio-backend",
-        default="virtual",
-        metavar="NAME",
-        help="backend of the loop async tests run on: virtual (default), epoll, poll, or all (once per available backend)",
-    )
-    group.addoption("--scarletio-seed", type=int, default=0, metavar="SEED", help="seed of the virtual loop (default 0)")
-    group.addoption(
-        "--scarletio-perturb",
-        action="store_true",
-        help="shuffle ready work and timer ties on the virtual loop, from the seed",
-    )
-    group.addoption(
-        "--scarletio-explore",
-        type=int,
-        default=None,
-        metavar="N",
-        help="run each async test on the virtual loop with N seeds (seed .. seed+N-1), perturbation on",
-    )
-    group.addoption(
-        "--scarletio-timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="real seconds an async test may take (default 60; 0: no limit)",
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker and check the options."""
-    config.addinivalue_line(
-        "markers",
-        f"{MARKER}(backend=..., seed=..., perturb=..., explore=..., timeout=...): how scarletio runs this "
-        "async test; overrides the --scarletio-* options",
-    )
-    backend = config.getoption("scarletio_backend")
-    if backend != "virtual":
-        try:
-            _check_backend(backend, "--scarletio-backend")
-        except ValueError as error:
-            raise pytest.UsageError(str(error)) from None
-    explore = config.getoption("scarletio_explore")
-    if explore is not None and explore < 1:
-        raise pytest.UsageError(f"--scarletio-explore: the number of seeds must be at least 1, got {explore!r}")
-    timeout = cast(float, config.getoption("scarletio_timeout"))
-    if not timeout >= 0.0:
-        raise pytest.UsageError(f"--scarletio-timeout: seconds must not be negative (0: no limit), got {timeout!r}")
-
-
-def _foreign(collector: pytest.Module | pytest.Class, function: object) -> bool:
-    """Return whether a test carries the marker of another async test plugin."""
-    own = [mark.name for mark in getattr(function, "pytestmark", ())]
-    return any(name in own or collector.get_closest_marker(name) is not None for name in FOREIGN_MARKERS)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class, name: str, obj: object) -> None:
-    """Give each `async def` test the loop fixture (collection itself is left to pytest)."""
-    function = getattr(obj, "__func__", obj)
-    if inspect.iscoroutinefunction(function) and collector.istestfunction(function, name):
-        if not _foreign(collector, function):
-            pytest.mark.usefixtures("scarletio_loop")(function)
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Make one item per run of each `async def` test (backends, explored seeds)."""
-    if "_scarletio_run" in metafunc.fixturenames and inspect.iscoroutinefunction(metafunc.function):
-        runs = _runs(metafunc.config, metafunc.definition.get_closest_marker(MARKER))
-        if "scarletio_network" in metafunc.fixturenames:  # the virtual network needs virtual time
-            runs = [run for run in runs if run.virtual] or [Run("virtual", run.seed, run.perturb, run.timeout) for run in runs[:1]]
-        metafunc.parametrize("_scarletio_run", runs, ids=[run.id for run in runs], indirect=True)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run an `async def` test on its loop, from the test's thread."""
-    loop = pyfuncitem.funcargs.get("scarletio_loop")
-    function = pyfuncitem.obj
-    if not isinstance(loop, EventThread) or not inspect.iscoroutinefunction(function):
-        return None
-    __tracebackhide__ = True
-    run = pyfuncitem.stash.get(RUN_KEY, None)
-    timeout = run.timeout if run is not None else float(cast(float, pyfuncitem.config.getoption("scarletio_timeout"))) or None
-    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    loop.run(function(**arguments), timeout=timeout)
-    return True
 
 
 class HookOutcome(Protocol):
@@ -281,14 +85,148 @@ class HookOutcome(Protocol):
         ...
 
 
+def _traced(config: pytest.Config) -> bool:
+    return bool(config.getoption("scarletio_trace") or config.getoption("scarletio_check_determinism"))
+
+
+def _run_of(item: pytest.Item) -> Run | None:
+    """The item's `Run`: its parameter (known from collection on), or the one its fixture chose."""
+    callspec = getattr(item, "callspec", None)
+    run = None if callspec is None else callspec.params.get("_scarletio_run")
+    return run if isinstance(run, Run) else item.stash.get(RUN_KEY, None)
+
+
+# ---- hooks ----------------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the `--scarletio-*` options and `scarletio_*` ini values."""
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker and check the options."""
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(backend=..., seed=..., perturb=..., explore=..., buggify=..., timeout=..., time_limit=...): "
+        "how scarletio runs this async test; overrides the --scarletio-* options",
+    )
+    check_options(config)
+
+
+def _foreign(node: pytest.Module | pytest.Class | pytest.Item, function: object = None) -> bool:
+    """Return whether a test carries the marker of another async test plugin."""
+    own = [mark.name for mark in getattr(function, "pytestmark", ())]
+    return any(name in own or node.get_closest_marker(name) is not None for name in FOREIGN_MARKERS)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class, name: str, obj: object) -> None:
+    """Give each `async def` test the loop fixture (collection itself is left to pytest)."""
+    function = getattr(obj, "__func__", obj)
+    if not collector.istestfunction(function, name) or _foreign(collector, function):
+        return
+    if inspect.iscoroutinefunction(function):
+        pytest.mark.usefixtures("scarletio_loop")(function)
+    elif is_async_hypothesis_test(function):
+        pytest.mark.usefixtures("_scarletio_run")(function)  # each example gets a loop of its own
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Make one item per run of each `async def` test (backends, explored seeds)."""
+    function = metafunc.function
+    if "_scarletio_run" in metafunc.fixturenames and (inspect.iscoroutinefunction(function) or is_async_hypothesis_test(function)):
+        runs = runs_of(metafunc.config, metafunc.definition.get_closest_marker(MARKER), tracing=_traced(metafunc.config))
+        if "scarletio_network" in metafunc.fixturenames:  # the virtual network needs virtual time
+            runs = [run for run in runs if run.virtual] or [run.on_virtual_time() for run in runs[:1]]
+        metafunc.parametrize("_scarletio_run", runs, ids=[run.id for run in runs], indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fit the settings of async Hypothesis tests to examples on fresh loops (see `adjust_settings`)."""
+    for item in items:
+        if isinstance(item, pytest.Function) and is_async_hypothesis_test(item.obj):
+            adjust_settings(item)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """With `--scarletio-check-determinism`, run a virtual-time test once unreported first."""
+    if not item.config.getoption("scarletio_check_determinism"):
+        return
+    run = _run_of(item)
+    if run is not None and run.virtual and run.error is None and isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+        run_first_time(item, nextitem)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Generator[None, object, object]:
+    """Run `async def` and async-generator fixtures on the test's loop."""
+    if not is_async_fixture(fixturedef.func) or _foreign(request.node):
+        return (yield)
+    with running_async_fixture(fixturedef, request, lambda request: request.node.stash.get(RUN_KEY, None)):
+        return (yield)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run an `async def` test on its loop, from the test's thread."""
+    function = pyfuncitem.obj
+    run = _run_of(pyfuncitem)
+    if run is not None and is_async_hypothesis_test(function):
+        install_example_runner(pyfuncitem, run)
+        return None  # Hypothesis calls the examples; each runs on a fresh loop
+    loop = pyfuncitem.funcargs.get("scarletio_loop")
+    if not isinstance(loop, EventThread) or not inspect.iscoroutinefunction(function):
+        return None
+    __tracebackhide__ = True
+    timeout = run.timeout if run is not None else None
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    stash = pyfuncitem.stash
+
+    def keep_trace() -> None:
+        if run is not None and run.tracing:
+            stash[TRACE_KEY] = loop.get_trace()
+
+    full = bool(pyfuncitem.config.getoption("fulltrace"))
+    run_with_report(loop, function(**arguments), timeout, site=function, on_done=keep_trace, library_frames=full)
+    return True
+
+
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, HookOutcome, None]:
-    """Add the seed and the command that reproduces a failure to the failed report."""
+    """Add the seed, the reproducing command and the trace to a failed report; check determinism."""
     outcome = yield
     report = outcome.get_result()
-    run = item.stash.get(RUN_KEY, None)
-    if run is not None and report.failed:
-        report.sections.append(("scarletio", run.describe(item.nodeid, item.config)))
+    run = _run_of(item)
+    if run is None or run.error is not None or item.stash.get(SHADOW_KEY, False):
+        return
+    if report.when == "call" and item.config.getoption("scarletio_check_determinism"):
+        difference = check_determinism(item, run)
+        if difference is not None:
+            report.outcome = "failed"
+            if call.excinfo:  # the test failed as well: its own failure stays the report
+                report.sections.append(("scarletio determinism", difference))
+            else:
+                report.longrepr = difference
+    if report.failed:
+        section = run.describe(item.nodeid, item.config, seed_drawn=draws_the_seed(getattr(item, "obj", None)))
+        directory = item.config.getoption("scarletio_trace")
+        if directory and report.when == "call":
+            path = write_trace(item, directory)
+            if path is not None:
+                section += f"trace: {path}\n"
+        report.sections.append(("scarletio", section))
+        note_report(item, run, report)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """End the session with one line naming the seeds that failed, per test."""
+    line = failing_seeds_line(terminalreporter.config)
+    if line is not None:
+        terminalreporter.write_line(line)
 
 
 # ---- fixtures -------------------------------------------------------------------------------------
@@ -299,9 +237,12 @@ def _scarletio_run(request: pytest.FixtureRequest) -> Run:
     """The current item's `Run`: a parameter for async tests, the virtual settings for sync tests."""
     run = getattr(request, "param", None)
     if not isinstance(run, Run):  # a sync test asked for a loop: it gets a virtual one
-        runs = _runs(request.config, request.node.get_closest_marker(MARKER))
-        run = next((run for run in runs if run.virtual), Run("virtual", runs[0].seed, runs[0].perturb, runs[0].timeout))
+        runs = runs_of(request.config, request.node.get_closest_marker(MARKER))
+        run = next((run for run in runs if run.virtual), runs[0].on_virtual_time())
+    if run.error is not None:
+        pytest.fail(run.error, pytrace=False)
     request.node.stash[RUN_KEY] = run
+    skip_after_failure(request.node, run)
     return run
 
 

@@ -3,7 +3,8 @@
 Attach a `VirtualNetwork` to a loop on the `virtual` backend, add hosts, and run a server and its
 clients, written with the production API (`create_server_to`, `create_connection_to`, protocols,
 streams, datagrams), on an in-memory network: no ports, no flakiness, and link conditions a test
-controls (latency, jitter, bandwidth, loss, partitions), all drawn from the loop's seed:
+controls (latency, jitter, bandwidth, loss, duplicates, partitions, stalled connections, crashes) and a
+clock per host (`host.clock`, with skew and drift), every random draw from the loop's seed:
 
     network = VirtualNetwork(loop, conditions=LinkConditions(latency=0.1))
     server, client = network.add_host("server"), network.add_host("client")
@@ -21,13 +22,15 @@ from ...core.forward_names import bind_forward_names
 from . import _links, names, sockets, streams
 from ._links import Channel
 from ._links import LinkConditions as LinkConditions
-from .network import VirtualHost as VirtualHost
+from .clocks import HostClock as HostClock
+from .hosts import VirtualHost as VirtualHost
 from .network import VirtualNetwork as VirtualNetwork
 from .sockets import VirtualDatagramSocket as VirtualDatagramSocket
 from .sockets import VirtualSocket as VirtualSocket
 from .streams import VirtualStreamSocket as VirtualStreamSocket
 
 __all__ = (
+    "HostClock",
     "LinkConditions",
     "VirtualDatagramSocket",
     "VirtualHost",

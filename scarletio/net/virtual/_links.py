@@ -4,7 +4,7 @@ Everything is counted in whole nanoseconds of the loop's `VirtualClock`, so a la
 a round trip of exactly 0.2 s. A `Link` is one direction between two hosts: its conditions, when its
 bandwidth is free again, and whether a partition cuts it. A `Channel` is one direction of one stream
 connection: a FIFO of segments, delivered by one loop timer at a time, so segments arrive in the
-order they were sent even when the loop shuffles timers that fall due together (`perturb`).
+order they were sent even when jitter or the loop's perturbation would have a later segment overtake.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, final
 
 if TYPE_CHECKING:
-    from .network import VirtualHost, VirtualNetwork
+    from .hosts import VirtualHost
+    from .network import VirtualNetwork
 
 __all__ = ("Channel", "Link", "LinkConditions")
 
@@ -34,12 +35,15 @@ class LinkConditions:
             link for `size / bandwidth` seconds before its latency starts.
         loss: The probability that a datagram is dropped (0 to 1). Stream connections are reliable,
             as TCP is: their segments are never dropped, only delayed.
+        duplicate: The probability that a datagram arrives twice (0 to 1); the copy takes its own
+            time (with jitter it may come first). Streams never duplicate.
     """
 
     latency: float = 0.0
     jitter: float = 0.0
     bandwidth: float | None = None
     loss: float = 0.0
+    duplicate: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("latency", "jitter"):
@@ -49,8 +53,10 @@ class LinkConditions:
         bandwidth = self.bandwidth
         if bandwidth is not None and not 0.0 < bandwidth < math.inf:
             raise ValueError(f"bandwidth must be a finite number of bytes per second > 0, or None, got {bandwidth!r}")
-        if not 0.0 <= self.loss <= 1.0:
-            raise ValueError(f"loss must be a probability from 0 to 1, got {self.loss!r}")
+        for name in ("loss", "duplicate"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+                raise ValueError(f"{name} must be a probability from 0 to 1, got {value!r}")
 
 
 @final
@@ -92,12 +98,20 @@ class Link:
         arrival = start + self._latency
         if self._jitter:
             arrival += self._network.random.randint(0, self._jitter)
+        lateness = self._network.lateness
+        if lateness:  # with perturbation: a packet takes at least its latency, sometimes a little more
+            arrival += self._network.random.randint(0, lateness)
         return arrival
 
     def drops(self) -> bool:
         """Draw whether a datagram is lost on this link (partitions aside)."""
         loss = self.conditions.loss
         return loss > 0.0 and (loss >= 1.0 or self._network.random.random() < loss)
+
+    def duplicates(self) -> bool:
+        """Draw whether a datagram arrives twice on this link."""
+        duplicate = self.conditions.duplicate
+        return duplicate > 0.0 and (duplicate >= 1.0 or self._network.random.random() < duplicate)
 
 
 @final
@@ -106,7 +120,8 @@ class Channel:
 
     A segment is an action (a bound method of the receiving socket) and its size in bytes. On one
     host (loopback) segments arrive at the instant they were sent; between hosts they follow the
-    link's conditions, and while a partition cuts the link they wait and go on after `heal`.
+    link's conditions, and while a partition cuts the link, or the channel is `stalled`, they wait
+    and go on after `heal` / `resume`.
 
     Args:
         network: The network.
@@ -114,31 +129,35 @@ class Channel:
         target: The receiving host.
     """
 
-    __slots__ = ("_link", "_network", "_queue", "_timer_at", "last", "source", "target")
+    __slots__ = ("_link", "_network", "_queue", "_timer_at", "last", "source", "stalled", "target")
 
     def __init__(self, network: VirtualNetwork, source: VirtualHost, target: VirtualHost) -> None:
         self._network = network
         self.source: VirtualHost = source
         self.target: VirtualHost = target
         self._link = network.link(source, target)
-        # (arrival, size, action); arrival -1: not scheduled yet (the link was cut when it was sent)
-        self._queue: deque[tuple[int, int, Callable[[], object]]] = deque()
+        # (arrival, size, action, flow); arrival -1: not scheduled yet (held when it was sent); flow:
+        # the trace's flow id from the send to the delivery (0 when the loop records no trace)
+        self._queue: deque[tuple[int, int, Callable[[], object], int]] = deque()
         self._timer_at = -1
         self.last: int = 0
+        self.stalled: bool = False
 
     def send(self, size: int, action: Callable[[], object]) -> None:
         """Queue a segment: `action` runs on arrival, after every segment sent before it."""
         link = self._link
-        if link is not None and link.cut:
-            self._queue.append((-1, size, action))
-            self._hold(link)
+        flow = self._network.trace_send(self.source, self.target, size, action)
+        if self.stalled or (link is not None and link.cut):
+            self._queue.append((-1, size, action, flow))
+            if link is not None and link.cut:
+                self._hold(link)
             return
         now = self._network.now()
         arrival = now if link is None else link.arrival(now, size)
         if arrival < self.last:
             arrival = self.last
         self.last = arrival
-        self._queue.append((arrival, size, action))
+        self._queue.append((arrival, size, action, flow))
         if self._timer_at < 0:
             self._schedule(arrival)
 
@@ -152,37 +171,42 @@ class Channel:
 
     def _deliver(self) -> None:
         self._timer_at = -1
+        if self.stalled:
+            return  # `resume` sends it all again
         link = self._link
         if link is not None and link.cut:
             self._hold(link)  # what is on the wire waits for the partition to heal (TCP retransmits)
             return
         queue = self._queue
-        now = self._network.now()
+        network = self._network
+        now = network.now()
         while queue:
-            arrival, _, action = queue[0]
+            arrival, _, action, flow = queue[0]
             if arrival < 0 or arrival > now:
                 break
             queue.popleft()
+            if flow:
+                network.trace_delivery(self.target, flow, action)
             action()
         if queue and queue[0][0] >= 0:
             self._schedule(queue[0][0])
 
     def resume(self) -> None:
-        """Send everything held back again, from now on, after the link healed."""
+        """Send everything held back again, from now on, after the link healed or the channel resumed."""
         link = self._link
-        if link is None or link.cut:
+        if self.stalled or (link is not None and link.cut):
             return
         now = self._network.now()
         last = now
         pending = list(self._queue)
         self._queue.clear()
-        for arrival, size, action in pending:
+        for arrival, size, action, flow in pending:
             if arrival < now:  # held back: sent again now
-                arrival = link.arrival(now, size)
+                arrival = now if link is None else link.arrival(now, size)
             if arrival < last:
                 arrival = last
             last = arrival
-            self._queue.append((arrival, size, action))
+            self._queue.append((arrival, size, action, flow))
         self.last = last
         if self._queue and (self._timer_at < 0 or self._timer_at > self._queue[0][0]):
             self._schedule(self._queue[0][0])

@@ -1,4 +1,4 @@
-"""The virtual network: hosts, addresses, names, link conditions and partitions on virtual time.
+"""The virtual network: hosts, addresses, names, link conditions and faults on virtual time.
 
 A `VirtualNetwork` attaches itself to a loop on the `virtual` backend. From then on the loop's
 networking functions (`create_server_to`, `create_connection_to`, `create_datagram_connection_to`,
@@ -8,36 +8,44 @@ ones. The transports and protocols are the production ones; only the sockets und
 Which host a socket belongs to is decided when it is created: the host entered with `with
 host.use():` (a context variable, so tasks created inside inherit it) or a task started with
 `host.create_task()`; without either, the network's `default_host`. Every host reaches itself as
-`127.0.0.1` / `localhost` and the other hosts by name or address (`10.0.0.N` by default).
+`127.0.0.1` / `localhost` and the other hosts by name or address (`10.0.0.N` by default). Each host
+has a clock of its own (`host.clock`, see `clocks`), the loop's time unless given skew or drift.
 
 Time: packets travel by loop timers at virtual instants computed in whole nanoseconds, so a 100 ms
-latency makes a round trip of exactly 0.2 s. Random draws (jitter, loss, the pick among listeners
-sharing a port) come from one generator seeded from the loop's seed: a run repeats exactly.
+latency makes a round trip of exactly 0.2 s. Random draws (jitter, loss, duplicates, the pick among
+listeners sharing a port) come from one generator seeded from the loop's seed: a run repeats
+exactly. With the loop's perturbation on, each packet may also take up to the loop's `lateness`
+longer than its latency (never less), as real packets do.
+
+Faults (partitions, stalled connections, resets, crashes) are in `faults`. With tracing on, the
+network's events are in the loop's trace, on the row of their host, with a flow from each send to
+its delivery.
 """
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import random
 import socket
 import threading
-from collections.abc import Callable, Coroutine, Generator, Iterable
-from contextlib import contextmanager
-from contextvars import ContextVar, copy_context
+from collections.abc import Callable
+from functools import partial
+from itertools import count
 from typing import Any, TypeVar, final
 
-from typing_extensions import TypeAlias, TypeVarTuple, Unpack
+from typing_extensions import TypeVarTuple, Unpack
 
 from ...backends.virtual import VirtualClock, VirtualReactor
 from ...core.abc import EventLoop
+from ...core.handles import TimerHandle
 from ...core.scheduler import Scheduler
 from ...core.tasks import Task
 from .._socket_factory import AddressInfo, SocketProvider, attach_provider, detach_provider
 from ._links import Channel, Link, LinkConditions
+from .faults import HostGroup, NetworkFaults
+from .hosts import CURRENT_HOST, VirtualHost, is_loopback
 from .names import name_info, resolve
-from .sockets import VirtualDatagramSocket, VirtualSocket
-from .streams import VirtualStreamSocket
+from .sockets import VirtualSocket
 
 __all__ = ("HostGroup", "VirtualHost", "VirtualNetwork")
 
@@ -47,144 +55,27 @@ Ts = TypeVarTuple("Ts")
 DEFAULT_BUFFER_SIZE = 64 * 1024
 """Bytes a stream connection holds per direction, unread or in flight (send plus receive buffer)."""
 
-_WILDCARD = "0.0.0.0"
-_FIRST_EPHEMERAL_PORT = 49152
+_SEGMENT_KINDS = {
+    "_data_arrived": "data",
+    "_acknowledged": "ack",
+    "_peer_acknowledge": "ack",
+    "_fin_arrived": "fin",
+    "_reset_arrived": "rst",
+    "_established": "syn-ack",
+    "_refused": "rst (refused)",
+    "_syn_arrived": "syn",
+}
+"""What a stream segment is, by the method it calls on arrival (for the trace)."""
 
-HostGroup: TypeAlias = "VirtualHost | str | Iterable[VirtualHost | str]"
-"""Hosts named by the partition functions: one host, one name, or an iterable of hosts and names."""
 
-_current_host: ContextVar[VirtualHost | None] = ContextVar("scarletio_virtual_host", default=None)
-
-
-def _is_loopback(address: str) -> bool:
-    return address.startswith("127.")
-
-
-@final
-class VirtualHost:
-    """A machine on a `VirtualNetwork`: a name, an IPv4 address, and the ports bound on it.
-
-    Made by `VirtualNetwork.add_host`.
-
-    Attributes:
-        name: The host's name (resolvable on the network).
-        address: Its IPv4 address.
-        network: The network it is on.
-    """
-
-    __slots__ = ("__weakref__", "_bound", "_next_port", "address", "name", "network")
-
-    def __init__(self, network: VirtualNetwork, name: str, address: str) -> None:
-        self.network: VirtualNetwork = network
-        self.name: str = name
-        self.address: str = address
-        self._bound: dict[tuple[int, int], list[VirtualSocket]] = {}
-        self._next_port = _FIRST_EPHEMERAL_PORT
-
-    @contextmanager
-    def use(self) -> Generator[VirtualHost, None, None]:
-        """Create the sockets of the code in the `with` block (and of tasks it creates) on this host.
-
-        Yields:
-            The host.
-        """
-        token = _current_host.set(self)
-        try:
-            yield self
-        finally:
-            _current_host.reset(token)
-
-    def create_task(self, coroutine: Coroutine[Any, Any, T]) -> Task[T]:
-        """Start `coroutine` as a task on the network's loop, running on this host.
-
-        Args:
-            coroutine: The coroutine; its sockets (and those of tasks it creates) are on this host.
-
-        Returns:
-            The task.
-        """
-        context = copy_context()
-        context.run(_current_host.set, self)
-        task: Task[T] = context.run(self.network.loop.create_task, coroutine)
-        return task
-
-    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM, protocol: int = 0) -> socket.socket:
-        """Return a new in-memory socket on this host (blocking until `setblocking(False)`, like a real one).
-
-        Args:
-            family: `AF_INET` (the network carries IPv4 only).
-            kind: `SOCK_STREAM` or `SOCK_DGRAM`.
-            protocol: 0, or the protocol matching `kind`.
-
-        Raises:
-            OSError: For another family (`EAFNOSUPPORT`) or kind (`ESOCKTNOSUPPORT`).
-        """
-        return _new_socket(self, family, kind, protocol)
-
-    def owns(self, address: str) -> bool:
-        """Return whether `address` reaches this host (its own address or loopback)."""
-        return address == self.address or _is_loopback(address)
-
-    # ---- ports ---------------------------------------------------------------------------------
-
-    def bind(self, sock: VirtualSocket, address: str, port: int) -> int:
-        """Bind `sock` to `address`:`port` on this host (port 0: a free ephemeral one); return the port.
-
-        Raises:
-            OSError: `EADDRNOTAVAIL` for an address of another host, `EADDRINUSE` for a taken port.
-        """
-        if address != _WILDCARD and not self.owns(address):
-            raise OSError(
-                errno.EADDRNOTAVAIL,
-                f"cannot bind {address!r} on virtual host {self.name!r}: its addresses are {self.address!r} and 127.0.0.1",
-            )
-        kind = sock.type
-        if port == 0:
-            port = self._ephemeral(kind)
-        elif not 0 < port < 65536:
-            raise OverflowError(f"port must be 0-65535, got {port!r}")
-        holders = self._bound.setdefault((kind, port), [])
-        for other in holders:
-            overlapping = address == _WILDCARD or other.local_ip == _WILDCARD or other.local_ip == address
-            if overlapping and not (sock.reuses_port and other.reuses_port):
-                raise OSError(
-                    errno.EADDRINUSE,
-                    f"address {address!r} port {port} is already in use on virtual host {self.name!r}",
-                )
-        holders.append(sock)
-        return port
-
-    def unbind(self, sock: VirtualSocket, port: int) -> None:
-        """Release the port `sock` was bound to."""
-        key = (sock.type, port)
-        holders = self._bound.get(key)
-        if holders is not None and sock in holders:
-            holders.remove(sock)
-            if not holders:
-                del self._bound[key]
-
-    def bound(self, kind: int, address: str, port: int) -> list[VirtualSocket]:
-        """Return the sockets of `kind` bound to `port` that receive what is sent to `address`."""
-        holders = self._bound.get((kind, port), ())
-        exact = [sock for sock in holders if sock.local_ip == address]
-        if exact:
-            return exact
-        return [sock for sock in holders if sock.local_ip == _WILDCARD]
-
-    def _ephemeral(self, kind: int) -> int:
-        for _ in range(65536 - _FIRST_EPHEMERAL_PORT):
-            port = self._next_port
-            self._next_port = port + 1 if port < 65535 else _FIRST_EPHEMERAL_PORT
-            if (kind, port) not in self._bound:
-                return port
-        raise OSError(errno.EADDRINUSE, f"virtual host {self.name!r} has no free ephemeral port left")
-
-    def __repr__(self) -> str:
-        return f"<VirtualHost {self.name!r} {self.address}>"
+def _segment_kind(action: Callable[..., object]) -> str:
+    function = action.func if isinstance(action, partial) else action
+    name = getattr(function, "__name__", "")
+    return _SEGMENT_KINDS.get(name, name.strip("_") or "segment")
 
 
 @final
-class VirtualNetwork(SocketProvider):
+class VirtualNetwork(NetworkFaults, SocketProvider):
     """An in-memory network of virtual hosts, attached to a loop on the `virtual` backend.
 
     Args:
@@ -203,6 +94,9 @@ class VirtualNetwork(SocketProvider):
         dropped: How many datagrams were lost (to `loss`, partitions or full receive buffers).
         sockets: The open in-memory sockets.
         reactor: The loop's reactor, which reports the sockets' readiness.
+        virtual_clock: The loop's clock.
+        host_variable: The context variable naming the host code runs on.
+        lateness: With the loop's perturbation on, the most nanoseconds a packet is late (else 0).
     """
 
     def __init__(
@@ -220,7 +114,11 @@ class VirtualNetwork(SocketProvider):
             raise ValueError(f"buffer_size must be at least 1 byte, got {buffer_size!r}")
         self.loop = loop
         self._scheduler = scheduler
-        self._clock = clock
+        self._clock = self.virtual_clock = clock
+        self.host_variable = CURRENT_HOST
+        self.lateness = round(clock.lateness * 1e9) if clock.perturb else 0
+        # The loop's own time, whatever a host's clock says (`clocks` may give the loop host-aware ones).
+        self._loop_call_at: Callable[..., TimerHandle] = scheduler.call_at
         self.reactor = reactor
         self.random: random.Random = random.Random(f"scarletio.net.virtual:{clock.seed}")
         self.buffer_size = buffer_size
@@ -233,9 +131,13 @@ class VirtualNetwork(SocketProvider):
         self._default: VirtualHost | None = None
         self._next_address = 1
         self.sockets: set[VirtualSocket] = set()
+        self._stalled: list[Channel] = []
+        self._flows = count(1)
         self._closed = False
         attach_provider(loop, self)
         loop.add_close_callback(self.close)
+        if scheduler._virtual is not None:
+            scheduler._virtual.host_of = self._host_name_of
 
     # ---- time and tracing ----------------------------------------------------------------------
 
@@ -245,14 +147,42 @@ class VirtualNetwork(SocketProvider):
 
     def call_at(self, instant: int, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> None:
         """Run `callback(*args)` on the loop at the virtual instant `instant` (nanoseconds)."""
-        self.loop.call_at(instant / 1e9, callback, *args)
+        self._loop_call_at(instant / 1e9, callback, *args)
 
-    def note(self, event: str) -> None:
-        """Add `event` to the loop's trace (when the loop records one)."""
+    def note(self, event: str, *, host: VirtualHost | None = None, flow: int = 0) -> None:
+        """Add `event` to the loop's trace (when the loop records one), on `host`'s row.
+
+        Args:
+            event: What happened.
+            host: Where it happened; by default the host the code runs on, if any.
+            flow: Starts (> 0) or ends (< 0) a flow of the trace (see `TraceEvent`).
+        """
         driver = self._scheduler._virtual
-        trace = None if driver is None else driver.trace
-        if trace is not None:
-            trace.append(("net", self._clock.now(), event))
+        if driver is not None and driver.trace is not None:
+            if host is None:
+                host = CURRENT_HOST.get()
+            driver.record("net", event, host="" if host is None else host.name, flow=flow)
+
+    def _tracing(self) -> bool:
+        driver = self._scheduler._virtual
+        return driver is not None and driver.trace is not None
+
+    def trace_send(self, source: VirtualHost, target: VirtualHost, size: int, action: Callable[..., object]) -> int:
+        """Note a stream segment sent (when tracing); return its flow id (0 when not tracing)."""
+        if not self._tracing():
+            return 0
+        flow = next(self._flows)
+        detail = f" {size} bytes" if size else ""
+        self.note(f"send {_segment_kind(action)}{detail} > {target.name}", host=source, flow=flow)
+        return flow
+
+    def trace_delivery(self, target: VirtualHost, flow: int, action: Callable[..., object]) -> None:
+        """Note the arrival of the segment or datagram of flow `flow` (see `trace_send`)."""
+        self.note(f"receive {_segment_kind(action)}", host=target, flow=-flow)
+
+    def _host_name_of(self, task: Task[Any]) -> str:
+        host = task._context.get(CURRENT_HOST)
+        return "" if host is None or host.network is not self else host.name
 
     # ---- hosts ---------------------------------------------------------------------------------
 
@@ -326,7 +256,7 @@ class VirtualNetwork(SocketProvider):
 
     def current_host(self) -> VirtualHost:
         """Return the host sockets created here and now belong to."""
-        host = _current_host.get()
+        host = CURRENT_HOST.get()
         if host is not None and host.network is self:
             return host
         return self.default_host
@@ -389,142 +319,43 @@ class VirtualNetwork(SocketProvider):
             assert link is not None
             link.set_conditions(conditions)
 
-    def partition(self, *groups: HostGroup) -> None:
-        """Cut every link between hosts of different groups, both ways, until `heal`.
-
-        Datagrams sent across a cut are lost; stream segments wait and arrive after the heal (TCP
-        keeps retransmitting), so a connection survives a partition its code does not time out on.
-
-        Args:
-            groups: Two or more groups: each a host, a host name, or an iterable of them; hosts in no
-                group stay connected.
-
-        Raises:
-            ValueError: With fewer than two groups, or a host in two groups.
-        """
-        self.check_thread("partition()")
-        resolved = self._groups(groups)
-        for index, group in enumerate(resolved):
-            for other in resolved[index + 1 :]:
-                for one in group:
-                    for two in other:
-                        for pair in ((one, two), (two, one)):
-                            link = self.link(*pair)
-                            assert link is not None
-                            link.cut = True
-        self.note("partition " + " | ".join(",".join(host.name for host in group) for group in resolved))
-
-    def heal(self, *groups: HostGroup) -> None:
-        """Reconnect hosts cut apart by `partition`; what waited is sent again now.
-
-        Args:
-            groups: Heal only between these groups (two or more); every cut when none is given.
-
-        Raises:
-            ValueError: With exactly one group, or a host in two groups.
-        """
-        self.check_thread("heal()")
-        if groups:
-            resolved = self._groups(groups)
-            pairs = [
-                pair
-                for index, group in enumerate(resolved)
-                for other in resolved[index + 1 :]
-                for one in group
-                for two in other
-                for pair in ((one, two), (two, one))
-            ]
-            links = [link for link in (self._links.get(pair) for pair in pairs) if link is not None]
-        else:
-            links = list(self._links.values())
-        for link in links:
-            link.cut = False
-        for link in links:
-            held, link.held = link.held, []
-            for channel in held:
-                channel.resume()
-        self.note("heal")
-
-    def _groups(self, groups: tuple[HostGroup, ...]) -> list[list[VirtualHost]]:
-        if len(groups) < 2:
-            raise ValueError(f"name at least two groups of hosts to cut apart, got {len(groups)}")
-        resolved = [self._hosts_of(group) for group in groups]
-        seen: set[VirtualHost] = set()
-        for group in resolved:
-            for host in group:
-                if host in seen:
-                    raise ValueError(f"{host!r} is in more than one group")
-                seen.add(host)
-        return resolved
-
-    def reset_connections(self, host: VirtualHost | str, peer: VirtualHost | str | None = None) -> int:
-        """Reset every stream connection of `host` (with `peer` only, if given), as a crash would.
-
-        Both ends see `ConnectionResetError` on their next receive or send, at once.
-
-        Returns:
-            How many connections were reset.
-        """
-        self.check_thread("reset_connections()")
-        (one,) = self._hosts_of([host])
-        other = None if peer is None else self._hosts_of([peer])[0]
-        count = 0
-        for sock in sorted(self.sockets, key=lambda sock: self.reactor.allocation_order(sock.fileno())):
-            partner = sock.reset_partner(one, other)
-            if partner is not None:
-                sock.reset_now()
-                partner.reset_now()
-                count += 1
-        self.note(f"reset {count} connection(s) of {one.name}")
-        return count
-
-    def crash(self, host: VirtualHost | str) -> int:
-        """Kill what runs on `host`, as if its process died; the host stays on the network.
-
-        Every task running on the host (started with `host.create_task`, or created inside
-        `host.use()`, and the tasks those created) is cancelled, and every socket of the host is
-        closed as the kernel closes a dead process's sockets: peers read end of file (a reset where
-        data was left unread), connections waiting to be accepted are reset, and new connections
-        are refused. Start the host's services again (`host.create_task(...)`) to restart it.
-
-        Returns:
-            How many tasks were cancelled.
-        """
-        self.check_thread("crash()")
-        (victim,) = self._hosts_of([host])
-        tasks = [task for task in self.loop._tasks if task._context.get(_current_host) is victim]
-        for task in tasks:  # creation order: the same on every run
-            task.cancel()
-        for sock in sorted(self.sockets, key=lambda sock: self.reactor.allocation_order(sock.fileno())):
-            if sock.host is victim:
-                sock.close()
-        self.note(f"crash {victim.name}: {len(tasks)} task(s) cancelled")
-        return len(tasks)
-
     def send_packet(
         self, source: VirtualHost, target: VirtualHost, size: int, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]
     ) -> bool:
         """Send a datagram-like packet: `callback(*args)` runs on arrival, unless it is lost.
+
+        With the link's `duplicate` probability it runs twice, each copy on its own schedule.
 
         Returns:
             False if it was lost at once (to `loss` or a partition); it is also lost if a partition
             cuts the link before it arrives.
         """
         link = self.link(source, target)
+        flow = 0
+        if self._tracing():
+            flow = next(self._flows)
+            self.note(f"send datagram {size} bytes > {target.name}", host=source, flow=flow)
         if link is None:
-            self.call_at(self.now(), callback, *args)
+            self.call_at(self.now(), self._packet_arrived, None, target, flow, callback, args)
             return True
         if link.cut or link.drops():
             self.dropped += 1
             return False
-        self.call_at(link.arrival(self.now(), size), self._packet_arrived, link, callback, args)
+        self.call_at(link.arrival(self.now(), size), self._packet_arrived, link, target, flow, callback, args)
+        if link.duplicates():
+            self.note(f"datagram to {target.name} duplicated", host=source)
+            self.call_at(link.arrival(self.now(), size), self._packet_arrived, link, target, 0, callback, args)
         return True
 
-    def _packet_arrived(self, link: Link, callback: Callable[..., object], args: tuple[object, ...]) -> None:
-        if link.cut:
+    def _packet_arrived(
+        self, link: Link | None, target: VirtualHost, flow: int, callback: Callable[..., object], args: tuple[object, ...]
+    ) -> None:
+        if link is not None and link.cut:
             self.dropped += 1
-            self.note("datagram lost to a partition")
+            self.note("datagram lost to a partition", host=target)
             return
+        if flow:
+            self.note("receive datagram", host=target, flow=-flow)
         callback(*args)
 
     def channel(self, source: VirtualHost, target: VirtualHost) -> Channel:
@@ -559,7 +390,7 @@ class VirtualNetwork(SocketProvider):
 
     def address_host(self, address: str, here: VirtualHost) -> VirtualHost | None:
         """Return the host `address` reaches from `here`, or `None` if it is nobody's."""
-        if _is_loopback(address):
+        if is_loopback(address):
             return here
         return self._by_address.get(address)
 
@@ -580,24 +411,3 @@ class VirtualNetwork(SocketProvider):
 
     def __repr__(self) -> str:
         return f"<VirtualNetwork hosts={[host.name for host in self._hosts.values()]}>"
-
-
-def _new_socket(host: VirtualHost, family: int, kind: int, protocol: int) -> VirtualSocket:
-    """Return a new in-memory socket on `host` (see `VirtualHost.socket`)."""
-    if family != socket.AF_INET:
-        raise OSError(
-            errno.EAFNOSUPPORT, f"the virtual network carries IPv4 (AF_INET) only, not {socket.AddressFamily(family)!r}"
-        )
-    nonblocking = getattr(socket, "SOCK_NONBLOCK", 0)
-    flags = kind & (nonblocking | getattr(socket, "SOCK_CLOEXEC", 0))
-    kind &= ~flags
-    sock: VirtualSocket
-    if kind == socket.SOCK_DGRAM:
-        sock = VirtualDatagramSocket(host, family, kind, protocol)
-    elif kind == socket.SOCK_STREAM:
-        sock = VirtualStreamSocket(host, family, kind, protocol)
-    else:
-        raise OSError(errno.ESOCKTNOSUPPORT, f"the virtual network has stream and datagram sockets only, not kind {kind!r}")
-    if flags & nonblocking:
-        sock.setblocking(False)
-    return sock

@@ -24,7 +24,9 @@ from typing_extensions import Buffer, Self
 from ...core.abc import EventMask
 
 if TYPE_CHECKING:
-    from .network import VirtualHost, VirtualNetwork
+    from ._links import Channel
+    from .hosts import VirtualHost
+    from .network import VirtualNetwork
 
 __all__ = ("VirtualDatagramSocket", "VirtualSocket")
 
@@ -256,6 +258,10 @@ class VirtualSocket(socket.socket):
     def reset_now(self) -> None:
         """Fail a stream connection at once (nothing for other kinds)."""
 
+    def outgoing_channel(self) -> Channel | None:
+        """Return the channel carrying what this socket sends (stream connections only)."""
+        return None
+
     def connect_ex(self, address: object, /) -> int:
         """Like `connect`, returning an error number instead of raising `OSError`."""
         try:
@@ -367,7 +373,7 @@ class VirtualDatagramSocket(VirtualSocket):
         source = ("127.0.0.1" if ip.startswith("127.") else self.host.address, self._port)
         for target in targets:
             if not network.send_packet(self.host, target, len(payload), _datagram_arrived, self, target, ip, port, source, payload):
-                network.note(f"datagram lost {source[0]}:{source[1]} > {ip}:{port} {len(payload)} bytes")
+                network.note(f"datagram lost {source[0]}:{source[1]} > {ip}:{port} {len(payload)} bytes", host=self.host)
         return len(payload)
 
     def _take_error(self) -> None:
@@ -434,13 +440,13 @@ def _datagram_arrived(
         if isinstance(sock, VirtualDatagramSocket) and (sock._remote is None or sock._remote == source)
     ]
     if not receivers:
-        network.note(f"datagram to {ip}:{port} refused: nothing listens")
+        network.note(f"datagram to {ip}:{port} refused: nothing listens", host=target)
         if sender._remote is not None and not sender._closed and ip != BROADCAST:  # no ICMP for broadcasts
             network.send_packet(target, sender.host, 0, sender._refused)
         return
     receiver = receivers[0] if len(receivers) == 1 else receivers[network.random.randrange(len(receivers))]
     if receiver._deliver(payload, source):
-        network.note(f"datagram {source[0]}:{source[1]} > {ip}:{port} {len(payload)} bytes")
+        network.note(f"datagram {source[0]}:{source[1]} > {ip}:{port} {len(payload)} bytes", host=target)
     else:
         network.dropped += 1
-        network.note(f"datagram to {ip}:{port} dropped: the receive buffer is full")
+        network.note(f"datagram to {ip}:{port} dropped: the receive buffer is full", host=target)

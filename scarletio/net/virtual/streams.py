@@ -31,7 +31,7 @@ from .sockets import VirtualSocket
 
 if TYPE_CHECKING:
     from ._links import Channel
-    from .network import VirtualHost
+    from .hosts import VirtualHost
 
 __all__ = ("VirtualStreamSocket",)
 
@@ -78,6 +78,10 @@ class VirtualStreamSocket(VirtualSocket):
         if state == _FAILED:
             return _BOTH
         return _NOTHING
+
+    def outgoing_channel(self) -> Channel | None:
+        """Return the channel carrying what this socket sends, once connected."""
+        return self._out
 
     def reset_partner(self, host: VirtualHost, peer: VirtualHost | None) -> VirtualStreamSocket | None:
         """Return the other end if this is a live connection from `host` (to `peer`, if given)."""
@@ -133,7 +137,7 @@ class VirtualStreamSocket(VirtualSocket):
         self._accepting.append(server)
         self._update()
         server._update()
-        network.note(f"connect {server._remote[0]}:{server._remote[1]} > {ip}:{self._port} accepted")
+        network.note(f"connect {server._remote[0]}:{server._remote[1]} > {ip}:{self._port} accepted", host=host)
         server._out.send(0, client._established)
 
     # ---- client side ---------------------------------------------------------------------------
@@ -203,6 +207,10 @@ class VirtualStreamSocket(VirtualSocket):
             raise self._would_block("send")
         view = memoryview(data).cast("B")
         count = min(len(view), room)
+        if self.host.crash_budget is not None:  # the host crashes in the middle of this write
+            count = self.network.spend_crash_budget(self.host, count)
+            if not count:
+                raise self._would_block("send")
         peer = self._peer
         out = self._out
         assert peer is not None and out is not None
@@ -356,7 +364,7 @@ def _syn_arrived(client: VirtualStreamSocket, target: VirtualHost, ip: str, port
         if isinstance(sock, VirtualStreamSocket) and sock._state == _LISTENING
     ]
     if not listeners:
-        network.note(f"connect {client.local_ip}:{client._port} > {ip}:{port} refused")
+        network.note(f"connect {client.local_ip}:{client._port} > {ip}:{port} refused", host=target)
         network.channel(target, client.host).send(0, client._refused)
         return
     listener = listeners[0] if len(listeners) == 1 else listeners[network.random.randrange(len(listeners))]
