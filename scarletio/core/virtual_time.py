@@ -96,7 +96,7 @@ class OutsideWaits:
 
     def __init__(self) -> None:
         self._waits: dict[Future[object], int] = {}
-        self.generation = 0  # counts registrations: a new wait starts counting work at an instant anew
+        self.generation: int = 0  # counts registrations: a new wait starts counting work at an instant anew
 
     def add(self, future: Future[Any]) -> None:
         """Register that the calling thread waits for `future` (then queue what ends the wait)."""
@@ -173,7 +173,7 @@ class VirtualTimeDriver:
         self._reactor = reactor if isinstance(reactor, VirtualDescriptors) else None
         self.random: random.Random = random.Random(clock.seed)
         self.trace: list[TraceEvent] | None = [] if clock.tracing else None
-        self.outside_waits = OutsideWaits()
+        self.outside_waits: OutsideWaits = OutsideWaits()
         self.blocked_jobs: int = 0
         # Set by the virtual network: the host a task runs on, for the trace.
         self.host_of: Callable[[Task[object]], str] | None = None
