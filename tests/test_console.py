@@ -330,7 +330,7 @@ def test_terminal_ctrl_c_cancels_the_running_await_and_the_console_goes_on(termi
     terminal.send(b"len(get_event_loop().get_tasks())\r")
     terminal.expect(rb"\r\n1\r\n")  # only this input's task: the sleeping one was cancelled
     terminal.expect(PROMPT % 3)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 90  # the 100 s sleep was not waited out (a loaded machine may be slow)
     terminal.send(b"\x04")
     assert terminal.wait() == 0
     assert b"woke\r\n" not in terminal.transcript
