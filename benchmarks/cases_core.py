@@ -1,14 +1,18 @@
 """Core benchmark cases: task spawning, yielding, ping-pong, future callbacks and timers.
 
-Every case is `(name, target ratio, asyncio runner, scarletio runner)`; the runners do identical work.
+Every workload has runners doing identical work on asyncio (and uvloop) and scarletio; trio where a
+trio version is natural, and a framework-free ceiling for spawning and yielding.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
 
 import scarletio
+from benchmarks.workload import Workload
 
 SPAWN_TASKS = 100_000
 YIELDS = 200_000
@@ -163,24 +167,137 @@ async def _timers_scarletio(loop: scarletio.EventThread) -> None:
     await finished
 
 
-def _on_asyncio(factory: Callable[[], object]) -> Callable[[], None]:
+# ---- trio versions, where one is natural -----------------------------------------------------------
+
+
+async def _noop_trio() -> None:
+    return None
+
+
+async def _spawn_trio() -> None:
+    import trio
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(SPAWN_TASKS):
+            nursery.start_soon(_noop_trio)
+
+
+async def _yield_trio() -> None:
+    import trio
+
+    checkpoint = trio.lowlevel.checkpoint
+    for _ in range(YIELDS):
+        await checkpoint()
+
+
+async def _ping_pong_trio() -> None:
+    import trio
+
+    # An inbox per player: a one-slot memory channel is trio's way of handing a value to one task.
+    channels = [trio.open_memory_channel[int](1) for _ in range(PING_PONG_TASKS)]
+
+    async def player(index: int) -> None:
+        receive = channels[index][1].receive
+        send = channels[(index + 1) % PING_PONG_TASKS][0].send
+        for _ in range(PING_PONG_ROUNDS):
+            value = await receive()
+            await send(value + 1)
+
+    async with trio.open_nursery() as nursery:
+        for index in range(PING_PONG_TASKS):
+            nursery.start_soon(player, index)
+        await channels[0][0].send(0)
+
+
+def _on_trio(function: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
     def run() -> None:
-        asyncio.run(factory())  # type: ignore[arg-type]
+        import trio
+
+        trio.run(function)
 
     return run
 
 
-def _on_scarletio(factory: Callable[[scarletio.EventThread], object]) -> Callable[[scarletio.EventThread], None]:
+# ---- the ceiling: coroutines driven by a bare deque, no framework -----------------------------------------
+
+
+class _BareYield:
+    """An awaitable that suspends once: the least a scheduler can be asked to do."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield None
+
+
+def _spawn_ceiling() -> None:
+    # Create every coroutine, queue it, run each to its end: no task objects, no awaiting.
+    queue = deque([_noop() for _ in range(SPAWN_TASKS)])
+    results = []
+    popleft = queue.popleft
+    while queue:
+        coroutine = popleft()
+        try:
+            coroutine.send(None)
+        except StopIteration as stop:
+            results.append(stop.value)
+    assert len(results) == SPAWN_TASKS
+
+
+def _yield_ceiling() -> None:
+    async def yielder() -> None:
+        suspend = _BareYield()
+        for _ in range(YIELDS):
+            await suspend
+
+    queue = deque([yielder()])
+    popleft, append = queue.popleft, queue.append
+    while queue:
+        coroutine = popleft()
+        try:
+            coroutine.send(None)
+        except StopIteration:
+            continue
+        append(coroutine)
+
+
+def _on_asyncio(factory: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    def run() -> None:
+        asyncio.run(factory())
+
+    return run
+
+
+def _on_scarletio(
+    factory: Callable[[scarletio.EventThread], Coroutine[Any, Any, None]],
+) -> Callable[[scarletio.EventThread], None]:
     def run(loop: scarletio.EventThread) -> None:
-        loop.run(factory(loop))  # type: ignore[arg-type]
+        loop.run(factory(loop))
 
     return run
 
 
-CASES = [
-    ("spawn-and-await 100k tasks", 1.5, _on_asyncio(_spawn_asyncio), _on_scarletio(_spawn_scarletio)),
-    ("200k yields in one task", 4.0, _on_asyncio(_yield_asyncio), _on_scarletio(lambda loop: _yield_scarletio())),
-    ("100-task ping-pong x1000", 2.5, _on_asyncio(_ping_pong_asyncio), _on_scarletio(_ping_pong_scarletio)),
-    ("200k futures + done-callback", 1.5, _on_asyncio(_futures_asyncio), _on_scarletio(_futures_scarletio)),
-    ("100k timers", 2.0, _on_asyncio(_timers_asyncio), _on_scarletio(_timers_scarletio)),
+WORKLOADS = [
+    Workload(
+        "spawn-and-await 100k tasks",
+        asyncio=_on_asyncio(_spawn_asyncio),
+        scarletio=_on_scarletio(_spawn_scarletio),
+        trio=_on_trio(_spawn_trio),
+        ceiling=_spawn_ceiling,
+    ),
+    Workload(
+        "200k yields in one task",
+        asyncio=_on_asyncio(_yield_asyncio),
+        scarletio=_on_scarletio(lambda loop: _yield_scarletio()),
+        trio=_on_trio(_yield_trio),
+        ceiling=_yield_ceiling,
+    ),
+    Workload(
+        "100-task ping-pong x1000",
+        asyncio=_on_asyncio(_ping_pong_asyncio),
+        scarletio=_on_scarletio(_ping_pong_scarletio),
+        trio=_on_trio(_ping_pong_trio),
+    ),
+    Workload("200k futures + done-callback", asyncio=_on_asyncio(_futures_asyncio), scarletio=_on_scarletio(_futures_scarletio)),
+    Workload("100k timers", asyncio=_on_asyncio(_timers_asyncio), scarletio=_on_scarletio(_timers_scarletio)),
 ]

@@ -1,10 +1,11 @@
-"""Networking benchmark cases: TCP echo over 127.0.0.1, scarletio against asyncio in the same process.
+"""Networking benchmark cases: TCP echo over 127.0.0.1 on every runtime, and a bare epoll ceiling.
 
 Each case runs an echo server and its clients on one loop: `ROUND_TRIPS` request / reply round trips
 in all, spread over 1 or 50 concurrent clients, with 64-byte or 16-KiB messages, once with the
 callback-protocol API on both sides and once with the stream API on both sides (asyncio:
 `start_server` / `open_connection` streams). Servers listen on port 0; every connection and server is
-closed before a run ends. Every case is `(name, target ratio, asyncio runner, scarletio runner)`.
+closed before a run ends. The stream cases run on trio too (its `SocketStream`), and every echo case
+has a ceiling: the same round trips over a bare epoll loop in plain Python, no framework at all.
 
 Why this shape, and what bounds the ratio
 -----------------------------------------
@@ -32,11 +33,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import select
+import socket
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 from scarletio import EventThread
 from scarletio.core.futures import Future
+from benchmarks.workload import Workload
 from scarletio.net import (
     ReadWriteProtocolBase,
     StreamProtocol,
@@ -49,8 +53,6 @@ from scarletio.net import (
 ROUND_TRIPS = 5_000
 CLIENT_COUNTS = (1, 50)
 MESSAGE_SIZES = (64, 16 * 1024)
-PROTOCOL_TARGET = 3.5
-STREAM_TARGET = 2.9
 
 
 # ---- callback protocols ------------------------------------------------------------------------------
@@ -58,8 +60,8 @@ STREAM_TARGET = 2.9
 
 class _AsyncioEcho(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # (uvloop's transports are not subclasses of asyncio.Transport, so no isinstance check.)
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.transport.write(data)
@@ -74,8 +76,8 @@ class _AsyncioClient(asyncio.Protocol):
         self.done = done
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # (uvloop's transports are not subclasses of asyncio.Transport, so no isinstance check.)
+        self.transport = cast(asyncio.Transport, transport)
         transport.write(self.message)
 
     def data_received(self, data: bytes) -> None:
@@ -233,7 +235,94 @@ async def _stream_echo_scarletio(loop: EventThread, clients: int, size: int) -> 
     await server.wait_closed()
 
 
-# ---- the cases -----------------------------------------------------------------------------------------
+# ---- trio streams --------------------------------------------------------------------------------------
+
+
+async def _stream_echo_trio(clients: int, size: int) -> None:
+    import trio
+
+    async def handler(stream: trio.SocketStream) -> None:
+        while data := await stream.receive_some(65536):
+            await stream.send_all(data)
+        await stream.aclose()
+
+    async def client(port: int, message: bytes, rounds: int) -> None:
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        size = len(message)
+        for _ in range(rounds):
+            await stream.send_all(message)
+            received = 0
+            while received < size:
+                received += len(await stream.receive_some(size - received))
+        await stream.aclose()
+
+    message = b"x" * size
+    async with trio.open_nursery() as servers:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        port = listeners[0].socket.getsockname()[1]
+        servers.start_soon(trio.serve_listeners, handler, listeners)
+        async with trio.open_nursery() as nursery:
+            for _ in range(clients):
+                nursery.start_soon(client, port, message, ROUND_TRIPS // clients)
+        servers.cancel_scope.cancel()
+
+
+# ---- the ceiling: a bare epoll echo, no framework -------------------------------------------------------
+
+
+def _echo_ceiling(clients: int, size: int) -> None:
+    """The same round trips on one thread: epoll, `recv_into` a reused buffer, `send`, nothing else."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    poller = select.epoll()
+    message = b"x" * size
+    rounds = ROUND_TRIPS // clients
+    buffer = bytearray(256 * 1024)
+    view = memoryview(buffer)
+    servers: dict[int, socket.socket] = {}
+    # client fd -> [socket, rounds left, bytes of the current reply received]
+    peers: dict[int, list[Any]] = {}
+    try:
+        for _ in range(clients):
+            sock = socket.create_connection(("127.0.0.1", port))
+            accepted, _ = listener.accept()
+            for each in (sock, accepted):
+                each.setblocking(False)
+                each.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                poller.register(each.fileno(), select.EPOLLIN)
+            servers[accepted.fileno()] = accepted
+            peers[sock.fileno()] = [sock, rounds, 0]
+        for sock, _, _ in peers.values():
+            sock.send(message)
+        unfinished = clients
+        poll = poller.poll
+        while unfinished:
+            for fd, _ in poll():
+                server = servers.get(fd)
+                if server is not None:
+                    count = server.recv_into(buffer)
+                    if server.send(view[:count]) != count:
+                        raise RuntimeError("the ceiling echo expects loopback to take a whole reply")
+                    continue
+                state = peers[fd]
+                state[2] += state[0].recv_into(buffer)
+                if state[2] >= size:
+                    state[2] -= size
+                    state[1] -= 1
+                    if state[1]:
+                        state[0].send(message)
+                    else:
+                        unfinished -= 1
+    finally:
+        for sock, _, _ in peers.values():
+            sock.close()
+        for server in servers.values():
+            server.close()
+        poller.close()
+        listener.close()
+
+
+# ---- the workloads ---------------------------------------------------------------------------------------
 
 _ALLOCATOR_SETTLING_SIZE = 1 << 20
 
@@ -242,7 +331,7 @@ def settle_allocator() -> None:
     """Raise glibc's dynamic mmap threshold once, so large short-lived reads stop mapping fresh pages.
 
     Freeing a block above the threshold raises it (mallopt(3)); the threshold is process-wide, so this
-    serves asyncio (main thread) and scarletio (loop thread) alike. Other allocators ignore it.
+    serves every runtime alike, whatever thread it reads on. Other allocators ignore it.
     """
     block = bytes(_ALLOCATOR_SETTLING_SIZE)
     del block
@@ -252,6 +341,24 @@ def _on_asyncio(function: Callable[[int, int], Coroutine[Any, Any, None]], clien
     def run() -> None:
         settle_allocator()
         asyncio.run(function(clients, size))
+
+    return run
+
+
+def _on_trio(function: Callable[[int, int], Coroutine[Any, Any, None]], clients: int, size: int) -> Callable[[], None]:
+    def run() -> None:
+        import trio
+
+        settle_allocator()
+        trio.run(function, clients, size)
+
+    return run
+
+
+def _on_ceiling(clients: int, size: int) -> Callable[[], None]:
+    def run() -> None:
+        settle_allocator()
+        _echo_ceiling(clients, size)
 
     return run
 
@@ -270,24 +377,25 @@ def _size_name(size: int) -> str:
     return f"{size // 1024}KiB" if size >= 1024 else f"{size}B"
 
 
-CASES: list[tuple[str, float, Callable[[], None], Callable[[EventThread], None]]] = []
+WORKLOADS: list[Workload] = []
 for _clients in CLIENT_COUNTS:
     for _size in MESSAGE_SIZES:
-        CASES.append(
-            (
+        WORKLOADS.append(
+            Workload(
                 f"protocol echo {_clients:>2}c x {_size_name(_size)}",
-                PROTOCOL_TARGET,
-                _on_asyncio(_protocol_echo_asyncio, _clients, _size),
-                _on_scarletio(_protocol_echo_scarletio, _clients, _size),
+                asyncio=_on_asyncio(_protocol_echo_asyncio, _clients, _size),
+                scarletio=_on_scarletio(_protocol_echo_scarletio, _clients, _size),
+                ceiling=_on_ceiling(_clients, _size),
             )
         )
 for _clients in CLIENT_COUNTS:
     for _size in MESSAGE_SIZES:
-        CASES.append(
-            (
+        WORKLOADS.append(
+            Workload(
                 f"stream echo {_clients:>2}c x {_size_name(_size)}",
-                STREAM_TARGET,
-                _on_asyncio(_stream_echo_asyncio, _clients, _size),
-                _on_scarletio(_stream_echo_scarletio, _clients, _size),
+                asyncio=_on_asyncio(_stream_echo_asyncio, _clients, _size),
+                scarletio=_on_scarletio(_stream_echo_scarletio, _clients, _size),
+                trio=_on_trio(_stream_echo_trio, _clients, _size),
+                ceiling=_on_ceiling(_clients, _size),
             )
         )

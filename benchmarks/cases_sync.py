@@ -1,7 +1,7 @@
 """Synchronisation and thread-interop benchmark cases: lock contention, task groups, foreign threads.
 
-Time cases are `(name, target ratio, asyncio runner, scarletio runner)`; `memory_per_sleeping_task`
-measures bytes per sleeping task on both libraries.
+Every workload runs on asyncio (and uvloop) and scarletio, and on trio where a trio version is
+natural; `memory per sleeping task` is measured in bytes per task (lower is better).
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ import asyncio
 import gc
 import threading
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import scarletio
+from benchmarks.workload import Workload
 
 LOCK_TASKS = 100
 LOCK_ROUNDS = 1_000
@@ -106,7 +108,7 @@ async def _sleeper_scarletio() -> None:
     await scarletio.sleep(3600)
 
 
-def _measure(start: Callable[[], list[object]], settle: Callable[[], None], stop: Callable[[list[object]], None]) -> float:
+def _measure(start: Callable[[], object], settle: Callable[[], None], stop: Callable[[object], None]) -> float:
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -118,59 +120,153 @@ def _measure(start: Callable[[], list[object]], settle: Callable[[], None], stop
     return (after - before) / SLEEPING_TASKS
 
 
-def memory_per_sleeping_task(loop: scarletio.EventThread) -> tuple[float, float]:
-    """Return bytes per task sleeping in `sleep(3600)`: (asyncio, scarletio)."""
+def _memory_asyncio() -> float:
+    """Return bytes per task sleeping in `asyncio.sleep(3600)` (on uvloop too, under its policy)."""
     asyncio_loop = asyncio.new_event_loop()
 
-    def start_asyncio() -> list[object]:
-        tasks: list[object] = [asyncio_loop.create_task(_sleeper_asyncio()) for _ in range(SLEEPING_TASKS)]
-        return tasks
+    def start() -> object:
+        return [asyncio_loop.create_task(_sleeper_asyncio()) for _ in range(SLEEPING_TASKS)]
 
-    def settle_asyncio() -> None:
+    def settle() -> None:
         asyncio_loop.run_until_complete(asyncio.sleep(0))
         asyncio_loop.run_until_complete(asyncio.sleep(0))
 
-    def stop_asyncio(tasks: list[object]) -> None:
+    def stop(tasks: object) -> None:
+        assert isinstance(tasks, list)
         for task in tasks:
-            assert isinstance(task, asyncio.Task)
             task.cancel()
         asyncio_loop.run_until_complete(asyncio.sleep(0))
         asyncio_loop.close()
 
-    async def spawn() -> list[object]:
+    return _measure(start, settle, stop)
+
+
+def _memory_scarletio(loop: scarletio.EventThread) -> float:
+    """Return bytes per task sleeping in `scarletio.sleep(3600)`."""
+
+    async def spawn() -> list[scarletio.Task[None]]:
         return [loop.create_task(_sleeper_scarletio()) for _ in range(SLEEPING_TASKS)]
 
     async def settle() -> None:
         await scarletio.skip_ready_cycle()
         await scarletio.skip_ready_cycle()
 
-    async def cancel(tasks: list[object]) -> None:
+    async def cancel(tasks: object) -> None:
+        assert isinstance(tasks, list)
         for task in tasks:
-            assert isinstance(task, scarletio.Task)
             task.cancel()
         await scarletio.skip_ready_cycle()
 
-    asyncio_bytes = _measure(start_asyncio, settle_asyncio, stop_asyncio)
-    scarletio_bytes = _measure(lambda: loop.run(spawn()), lambda: loop.run(settle()), lambda tasks: loop.run(cancel(tasks)))
-    return asyncio_bytes, scarletio_bytes
+    return _measure(lambda: loop.run(spawn()), lambda: loop.run(settle()), lambda tasks: loop.run(cancel(tasks)))
 
 
-def _on_asyncio(factory: Callable[[], object]) -> Callable[[], None]:
+def _memory_trio() -> float:
+    """Return bytes per task sleeping in `trio.sleep(3600)` in a nursery."""
+    import trio
+    import trio.testing
+
+    measured: list[float] = []
+
+    async def main() -> None:
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        async with trio.open_nursery() as nursery:
+            for _ in range(SLEEPING_TASKS):
+                nursery.start_soon(trio.sleep, 3600)
+            await trio.testing.wait_all_tasks_blocked()
+            measured.append((tracemalloc.get_traced_memory()[0] - before) / SLEEPING_TASKS)
+            tracemalloc.stop()
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    return measured[0]
+
+
+# ---- trio versions ---------------------------------------------------------------------------------------
+
+
+def _lock_trio() -> None:
+    import trio
+
+    async def main() -> None:
+        lock = trio.Lock()
+        counter = [0]
+
+        async def worker() -> None:
+            for _ in range(LOCK_ROUNDS):
+                async with lock:
+                    counter[0] += 1
+                    await trio.lowlevel.checkpoint()
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(LOCK_TASKS):
+                nursery.start_soon(worker)
+        assert counter[0] == LOCK_TASKS * LOCK_ROUNDS
+
+    trio.run(main)
+
+
+def _foreign_trio() -> None:
+    import trio
+
+    started = threading.Event()
+    tokens: list[trio.lowlevel.TrioToken] = []
+    stopping: list[trio.Event] = []
+
+    async def host() -> None:
+        stopping.append(trio.Event())
+        tokens.append(trio.lowlevel.current_trio_token())
+        started.set()
+        await stopping[0].wait()
+
+    thread = threading.Thread(target=trio.run, args=(host,))
+    thread.start()
+    started.wait()
+    token = tokens[0]
+    try:
+        for _ in range(FOREIGN_COROUTINES):
+            trio.from_thread.run(_noop, trio_token=token)
+    finally:
+        trio.from_thread.run_sync(stopping[0].set, trio_token=token)
+        thread.join()
+
+
+def _on_asyncio(factory: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
     def run() -> None:
-        asyncio.run(factory())  # type: ignore[arg-type]
+        asyncio.run(factory())
 
     return run
 
 
-def _on_scarletio(factory: Callable[[scarletio.EventThread], object]) -> Callable[[scarletio.EventThread], None]:
+def _on_scarletio(
+    factory: Callable[[scarletio.EventThread], Coroutine[Any, Any, None]],
+) -> Callable[[scarletio.EventThread], None]:
     def run(loop: scarletio.EventThread) -> None:
-        loop.run(factory(loop))  # type: ignore[arg-type]
+        loop.run(factory(loop))
 
     return run
 
 
-CASES: list[tuple[str, float, Callable[[], None], Callable[[scarletio.EventThread], None]]] = [
-    ("lock contention 100 x 1000", 3.0, _on_asyncio(_lock_asyncio), _on_scarletio(_lock_scarletio)),
-    ("100k tasks through a TaskGroup", 1.5, _on_asyncio(_group_asyncio), _on_scarletio(_group_scarletio)),
-    ("10k coroutines from a foreign thread", 5.0, _foreign_asyncio, _foreign_scarletio),
+WORKLOADS = [
+    Workload(
+        "lock contention 100 x 1000",
+        asyncio=_on_asyncio(_lock_asyncio),
+        scarletio=_on_scarletio(_lock_scarletio),
+        trio=_lock_trio,
+    ),
+    Workload("100k tasks through a TaskGroup", asyncio=_on_asyncio(_group_asyncio), scarletio=_on_scarletio(_group_scarletio)),
+    Workload(
+        "10k coroutines from a foreign thread",
+        asyncio=_foreign_asyncio,
+        scarletio=_foreign_scarletio,
+        trio=_foreign_trio,
+    ),
+    Workload(
+        "memory per sleeping task",
+        asyncio=_memory_asyncio,
+        scarletio=_memory_scarletio,
+        trio=_memory_trio,
+        measure="bytes",
+    ),
 ]

@@ -260,6 +260,54 @@ def test_poll_retries_an_interrupted_wait_with_the_remaining_time(
     assert second is not None and second <= 0.15  # the time left, not the whole timeout again
 
 
+@pytest.mark.parametrize("timeout", [None, 0.0, -1.0])
+def test_poll_retries_an_interrupted_unbounded_or_immediate_wait_as_it_was(
+    reactor: Reactor, pair: SocketPair, monkeypatch: pytest.MonkeyPatch, timeout: float | None
+) -> None:
+    sock, peer = pair
+    reactor.register(sock.fileno(), READ)
+    peer.send(b"x")
+    cls = type(reactor)
+    original: Callable[[Reactor, float | None], list[tuple[int, int]]] = getattr(cls, "_wait")
+    timeouts: list[float | None] = []
+
+    def interrupted_once(self: Reactor, wait: float | None) -> list[tuple[int, int]]:
+        timeouts.append(wait)
+        if len(timeouts) == 1:
+            raise InterruptedError
+        return original(self, wait)
+
+    monkeypatch.setattr(cls, "_wait", interrupted_once)
+    assert reactor.poll(timeout) == [(sock.fileno(), READ)]
+    expected = None if timeout is None else 0.0  # a negative timeout is "do not block"
+    assert timeouts == [expected, expected]
+
+
+def test_several_ready_descriptors_are_reported_beside_a_wakeup(
+    reactor: Reactor, make_pair: Callable[[], SocketPair]
+) -> None:
+    pairs = [make_pair() for _ in range(3)]
+    for sock, peer in pairs:
+        reactor.register(sock.fileno(), READ)
+        peer.send(b"x")
+    expected = sorted((sock.fileno(), READ) for sock, _ in pairs)
+    reactor.wakeup()
+    assert sorted(reactor.poll(1.0)) == expected
+    sock, _ = pairs[0]
+    sock.recv(1)  # one descriptor ready and a wakeup: the wakeup is still never reported
+    for other, _ in pairs[1:]:
+        other.recv(1)
+    pairs[0][1].send(b"y")
+    reactor.wakeup()
+    assert reactor.poll(1.0) == [(sock.fileno(), READ)]
+
+
+def test_a_wakeup_alone_is_an_empty_answer(reactor: Reactor) -> None:
+    reactor.wakeup()
+    assert reactor.poll(1.0) == []
+    assert reactor.poll(0) == []  # and it was drained
+
+
 def test_poll_keeps_waiting_through_a_signal(reactor: Reactor) -> None:
     received: list[int] = []
 

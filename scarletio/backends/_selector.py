@@ -239,26 +239,30 @@ class SelectorReactorBase(Reactor):
         """
         if self._closed:
             raise RuntimeError("cannot poll a closed reactor")
-        deadline: float | None = None
-        if timeout is not None:
-            if timeout <= 0.0:
+        if timeout is not None and timeout > 0.0:
+            raw = self._wait_until(timeout)
+        else:
+            # Blocking until something happens, or not at all: the common cases need no deadline,
+            # and an interrupted wait is simply made again.
+            if timeout is not None:
                 timeout = 0.0
-            else:
-                if timeout > _MAX_TIMEOUT:
-                    timeout = _MAX_TIMEOUT
-                deadline = time.monotonic() + timeout
-        while True:
-            try:
-                raw = self._wait(timeout)
-            except InterruptedError:
-                if deadline is not None:
-                    timeout = max(deadline - time.monotonic(), 0.0)
-                continue
-            break
-
+            while True:
+                try:
+                    raw = self._wait(timeout)
+                except InterruptedError:
+                    continue
+                break
+        if not raw:
+            return []
+        wakeup_fd = self._wakeup_fd
+        if len(raw) == 1:  # one descriptor ready: the usual answer of a busy connection
+            fd, bits = raw[0]
+            if fd == wakeup_fd:
+                self._consume_wakeup()
+                return []
+            return [(fd, self._READY[bits & self._REPORTED_BITS])]
         table = self._READY
         reported = self._REPORTED_BITS
-        wakeup_fd = self._wakeup_fd
         ready: list[tuple[int, EventMask]] = []
         append = ready.append
         for fd, bits in raw:
@@ -267,6 +271,17 @@ class SelectorReactorBase(Reactor):
             else:
                 append((fd, table[bits & reported]))
         return ready
+
+    def _wait_until(self, timeout: float) -> list[tuple[int, int]]:
+        """Wait in the kernel at most `timeout` seconds (positive), resuming an interrupted wait."""
+        if timeout > _MAX_TIMEOUT:
+            timeout = _MAX_TIMEOUT
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self._wait(timeout)
+            except InterruptedError:
+                timeout = max(deadline - time.monotonic(), 0.0)
 
     def _consume_wakeup(self) -> None:
         # Drain first, disarm second. While the flag is still set, a concurrent `wakeup` skips sending:
