@@ -32,6 +32,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import Self, TypeVarTuple, Unpack
 
+if TYPE_CHECKING:
+    from asyncio import AbstractEventLoop
+
 from .arguments import checked_deadline, not_a_delay, refuse_callback
 from .timers import collect_due_timers, compact_timers
 from .virtual_time import VirtualTimeDriver, export_chrome_trace
@@ -110,6 +113,9 @@ class Scheduler(threading.Thread):
         self._state_lock = threading.Lock()
         self._booted = False
         self.current_task: Task[object] | None = None
+        # The asyncio face of this loop (`scarletio.aio` sets it): what scarletio futures name as
+        # their loop to asyncio tasks, and what `asyncio.get_running_loop()` returns on this thread.
+        self.asyncio_loop: AbstractEventLoop | None = None
         self._failure_streak = FailureStreak()
         # In a child process that inherited this loop from `os.fork()`: the parent's pid (see `forking`).
         self._left_behind_by = 0
@@ -239,6 +245,19 @@ class Scheduler(threading.Thread):
         else:
             self._enqueue_foreign(handle, "call_soon")
         return handle
+
+    def enqueue(self, item: Runnable) -> None:
+        """Queue `item` to run (its `_run()` is called) in the next ready cycle; works from any thread.
+
+        For bridges that bring their own handle objects (`scarletio.aio` queues asyncio's handles).
+
+        Raises:
+            RuntimeError: If the loop is stopped.
+        """
+        if self._loop_thread_id == get_ident():
+            self._ready.append(item)
+        else:
+            self._enqueue_foreign(item, "enqueue")
 
     # Declared for the type checkers, as pyright does not bind an alias of a method generic in a `TypeVarTuple`.
     if TYPE_CHECKING:
