@@ -107,6 +107,8 @@ class LoopDriver:
             self._driving = False
             if virtual is not None and wait is not None:
                 virtual.outside_waits.discard(wait)
+                if not wait.is_done():
+                    wait._callbacks = None  # parked: nothing else runs; a pending future nobody waits on is dropped quietly
         if wait is not None and wait.is_done():
             wait.get_result()
 
