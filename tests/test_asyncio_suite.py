@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -53,13 +54,17 @@ def _has_suite() -> bool:
         return False
 
 
-@pytest.mark.parametrize("module", MODULES)
-@pytest.mark.parametrize("backend", ["epoll", "poll", "virtual"])
-def test_cpython_asyncio_module_passes_on_scarletio(backend: str, module: str) -> None:
-    if _has_suite() and importlib.util.find_spec(f"test.test_asyncio.{module}") is None:
-        pytest.skip(f"Python {sys.version_info.major}.{sys.version_info.minor} has no test.test_asyncio.{module}")
+PARALLEL = 4
+"""Modules run at once: most of their time is spent waiting (real sleeps, subprocesses)."""
+
+BACKENDS = ("epoll", "poll", "virtual")
+
+_results: dict[tuple[str, str], subprocess.CompletedProcess[str]] = {}
+
+
+def _run(backend: str, module: str) -> subprocess.CompletedProcess[str]:
     environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    completed = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(RUNNER), backend, module],
         capture_output=True,
         text=True,
@@ -67,6 +72,28 @@ def test_cpython_asyncio_module_passes_on_scarletio(backend: str, module: str) -
         env=environment,
         check=False,
     )
+
+
+def _result(backend: str, module: str) -> subprocess.CompletedProcess[str]:
+    """Return the run of (backend, module); the first call runs every module, `PARALLEL` at a time."""
+    if not _results:
+        cases = [(b, m) for b in BACKENDS for m in MODULES if _available(m)]
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            for case, completed in zip(cases, pool.map(lambda case: _run(*case), cases)):
+                _results[case] = completed
+    return _results[backend, module] if (backend, module) in _results else _run(backend, module)
+
+
+def _available(module: str) -> bool:
+    return not _has_suite() or importlib.util.find_spec(f"test.test_asyncio.{module}") is not None
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cpython_asyncio_module_passes_on_scarletio(backend: str, module: str) -> None:
+    if not _available(module):
+        pytest.skip(f"Python {sys.version_info.major}.{sys.version_info.minor} has no test.test_asyncio.{module}")
+    completed = _result(backend, module)
     output = completed.stdout + completed.stderr
     assert completed.returncode != 3, output  # the interpreter lacks CPython's test package
     lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
