@@ -88,6 +88,8 @@ def _available(module: str) -> bool:
     return not _has_suite() or importlib.util.find_spec(f"test.test_asyncio.{module}") is not None
 
 
+# The first case runs every module (`_result`), so it may take the whole suite's time.
+@pytest.mark.timeout(3 * TIMEOUT)
 @pytest.mark.parametrize("module", MODULES)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_cpython_asyncio_module_passes_on_scarletio(backend: str, module: str) -> None:
