@@ -29,9 +29,11 @@ def uses_the_face(thread: EventThread) -> None:
     assert_type(scarletio.aio.run(number(), backend="poll"), int)
     assert_type(loop.time(), float)
     assert_type(loop.call_later(1.0, print, "x"), asyncio.TimerHandle)
-    policy: asyncio.AbstractEventLoopPolicy = EventLoopPolicy("epoll")
+    policy = EventLoopPolicy("epoll")
+    as_policy: asyncio.AbstractEventLoopPolicy = policy  # a policy wherever one is expected
     assert_type(face.is_closed(), bool)
-    assert_type(policy.new_event_loop(), asyncio.AbstractEventLoop)
+    assert_type(policy.new_event_loop(), EventLoop)
+    del as_policy
     new_event_loop("kqeue")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     loop.call_soon(print, 1, 2, sep="")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
