@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import types
+from contextvars import Context
 from _thread import get_ident
 from collections.abc import Awaitable, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar, final
@@ -20,6 +21,7 @@ from typing_extensions import Self
 from .reporting import report_error
 from .abc import Cancellable, EventLoop, Runnable
 from .exceptions import CancelledError, InvalidStateError
+from .foreign import ForeignFutureFace, run_in_context
 from .handles import Handle
 from .unretrieved import remember_failed, report_unretrieved_exceptions
 
@@ -95,7 +97,7 @@ class _DoneCallback(Runnable):
         return f"<done-callback {self.callback!r}>"
 
 
-class Future(Generic[T]):
+class Future(ForeignFutureFace[T], Generic[T]):
     """A result of type `T` that will be set later, awaitable from tasks of its loop.
 
     Args:
@@ -357,8 +359,11 @@ class Future(Generic[T]):
         self._complete(RAISE, "set_exception_if_pending")
         return 1
 
-    def cancel(self) -> int:
+    def cancel(self, msg: object = None) -> int:
         """Cancel the future; a done future only gets silenced and keeps its outcome.
+
+        Args:
+            msg: Ignored; accepted as asyncio's tasks pass it to the future they wait on.
 
         Returns:
             1 if the future was pending and is now cancelled, 0 otherwise.
@@ -435,7 +440,7 @@ class Future(Generic[T]):
         else:
             self._callbacks = [callbacks, item]
 
-    def add_done_callback(self, callback: Callable[[Self], object]) -> None:
+    def add_done_callback(self, callback: Callable[[Self], object], *, context: Context | None = None) -> None:
         """Call `callback(future)` on the loop thread once the future is done.
 
         Callbacks run in registration order, always from the ready queue (never inside this call or
@@ -443,6 +448,7 @@ class Future(Generic[T]):
 
         Args:
             callback: The function to call with the future.
+            context: The context to run it in (asyncio's argument); by default the loop thread's.
 
         Raises:
             RuntimeError: If called from another thread while the loop runs (registering would race
@@ -450,9 +456,11 @@ class Future(Generic[T]):
         """
         if self._loop._loop_thread_id != get_ident():
             if _hops_to(self._loop):
-                call_on_owner(self._loop, self.add_done_callback, callback)
+                call_on_owner(self._loop, self.add_done_callback, run_in_context(context, callback))
                 return
             _refuse_foreign_thread(self, "add_done_callback")
+        if context is not None:
+            callback = run_in_context(context, callback)
         handle = _DoneCallback(callback, self)
         callbacks = self._callbacks
         if self._state & DONE:

@@ -32,6 +32,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import Self, TypeVarTuple, Unpack
 
+if TYPE_CHECKING:
+    from asyncio import AbstractEventLoop
+
 from .arguments import checked_deadline, not_a_delay, refuse_callback
 from .timers import collect_due_timers, compact_timers
 from .virtual_time import VirtualTimeDriver, export_chrome_trace
@@ -48,7 +51,7 @@ from .futures import Future
 from .handles import Handle, TimerEntry, TimerHandle
 from .tasks import Task, _new_task, check_coroutine
 
-__all__ = ("DRAIN_BUDGET", "Scheduler")
+__all__ = ("DRAIN_BUDGET", "LOOP_THREAD_HOOKS", "Scheduler")
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -62,6 +65,9 @@ DRAIN_BUDGET = 4096
 """Handles one drain may run beyond those ready when it began, before timers and I/O get a turn."""
 
 _BOOTING = object()
+
+LOOP_THREAD_HOOKS: list[Callable[[Scheduler], object]] = []
+"""Called on each loop thread as it starts, before any work (`scarletio.aio` gives the thread its asyncio face)."""
 
 _READ = READ
 _WRITE = WRITE
@@ -110,6 +116,9 @@ class Scheduler(threading.Thread):
         self._state_lock = threading.Lock()
         self._booted = False
         self.current_task: Task[object] | None = None
+        # The asyncio face of this loop (`scarletio.aio` sets it): what scarletio futures name as
+        # their loop to asyncio tasks, and what `asyncio.get_running_loop()` returns on this thread.
+        self.asyncio_loop: AbstractEventLoop | None = None
         self._failure_streak = FailureStreak()
         # In a child process that inherited this loop from `os.fork()`: the parent's pid (see `forking`).
         self._left_behind_by = 0
@@ -239,6 +248,19 @@ class Scheduler(threading.Thread):
         else:
             self._enqueue_foreign(handle, "call_soon")
         return handle
+
+    def enqueue(self, item: Runnable) -> None:
+        """Queue `item` to run (its `_run()` is called) in the next ready cycle; works from any thread.
+
+        For bridges that bring their own handle objects (`scarletio.aio` queues asyncio's handles).
+
+        Raises:
+            RuntimeError: If the loop is stopped.
+        """
+        if self._loop_thread_id == get_ident():
+            self._ready.append(item)
+        else:
+            self._enqueue_foreign(item, "enqueue")
 
     # Declared for the type checkers, as pyright does not bind an alias of a method generic in a `TypeVarTuple`.
     if TYPE_CHECKING:
@@ -412,6 +434,15 @@ class Scheduler(threading.Thread):
         """
         self._close_callbacks.append(callback)
 
+    def add_stuck_report(self, reporter: Callable[[], list[str]]) -> None:
+        """Add `reporter()`'s lines to the reports on a stuck virtual-time loop (deadlock, livelock, time limit).
+
+        For work the loop's task list does not show (`scarletio.aio` names its asyncio tasks); a
+        loop on real time makes no such reports and ignores it.
+        """
+        if self._virtual is not None:
+            self._virtual.reporters.append(reporter)
+
     def get_trace(self) -> list[TraceEvent]:
         """Return the decisions a virtual-time loop with tracing on recorded (see `TraceEvent`); else `[]`."""
         return [] if self._virtual is None else self._virtual.get_trace()
@@ -490,6 +521,11 @@ class Scheduler(threading.Thread):
     def _main(self) -> None:
         self._loop_thread_id = get_ident()
         sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter, finalizer=self._asyncgen_finalizer)
+        for hook in LOOP_THREAD_HOOKS:
+            try:
+                hook(self)
+            except BaseException as error:
+                report_error(f"loop thread hook {hook!r} failed; the loop goes on", error)
         try:
             while self._loop_state == _RUNNING:
                 try:

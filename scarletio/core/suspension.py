@@ -84,7 +84,7 @@ class SleepFuture(Future[None]):
             owner._timer_cancelled_count += 1
         return changed
 
-    def cancel(self) -> int:
+    def cancel(self, msg: object = None) -> int:
         """Cancel the sleep (its heap entry goes dead); see `Future.cancel`."""
         return self._count_dead_entry(super().cancel())
 

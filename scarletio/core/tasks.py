@@ -38,6 +38,8 @@ from .futures import (
     _refuse_foreign_thread,
 )
 from .wrappers import call_on_owner
+from .foreign import _cancellation_classes as _foreign_cancellation_classes
+from .foreign_wait import as_cancellation, wait_on_foreign
 from .handles import Handle
 
 __all__ = ("Task",)
@@ -147,8 +149,13 @@ class Task(Future[T], Generic[T]):
             del self  # see `_forget_step_frame`
         except BaseException as exception:
             _forget_step_frame(exception)
-            self._store_exception(exception)
-            self._finish(RAISE)
+            foreign = as_cancellation(exception) if _foreign_cancellation_classes else None
+            if foreign is not None:  # asyncio's CancelledError, from an asyncio future it awaited
+                self._state &= ~CANCELLING
+                self._finish_cancelled(foreign)
+            else:
+                self._store_exception(exception)
+                self._finish(RAISE)
             del self  # see `_forget_step_frame`
         else:
             if result is None:
@@ -170,7 +177,8 @@ class Task(Future[T], Generic[T]):
             else:
                 divert = getattr(result, "_scarletio_divert_", None)  # pyright: ignore[reportUnknownArgumentType]
                 if divert is None:
-                    self._reject_yield(result)  # pyright: ignore[reportUnknownArgumentType]
+                    if not wait_on_foreign(self, result):  # pyright: ignore[reportUnknownArgumentType]  # an asyncio future: wait for it
+                        self._reject_yield(result)  # pyright: ignore[reportUnknownArgumentType]
                 else:  # the yielded object takes the coroutine over and queues the task again later
                     divert(self)
         finally:
@@ -254,8 +262,11 @@ class Task(Future[T], Generic[T]):
 
     # ---- cancellation -----------------------------------------------------------------------
 
-    def cancel(self) -> int:
+    def cancel(self, msg: object = None) -> int:
         """Ask the task to stop: `CancelledError` is raised inside it at its suspension point.
+
+        Args:
+            msg: Ignored; accepted as asyncio's tasks pass it to the future they wait on.
 
         Returns:
             1 if the task was pending, 0 if it was already done (it then only gets silenced).

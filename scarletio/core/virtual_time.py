@@ -162,6 +162,7 @@ class VirtualTimeDriver:
         "host_of",
         "outside_waits",
         "random",
+        "reporters",
         "trace",
     )
 
@@ -175,6 +176,8 @@ class VirtualTimeDriver:
         self.trace: list[TraceEvent] | None = [] if clock.tracing else None
         self.outside_waits: OutsideWaits = OutsideWaits()
         self.blocked_jobs: int = 0
+        # Lines for the reports on a stuck loop from other worlds on it (the asyncio tasks of `scarletio.aio`).
+        self.reporters: list[Callable[[], list[str]]] = []
         # Set by the virtual network: the host a task runs on, for the trace.
         self.host_of: Callable[[Task[object]], str] | None = None
         self._task_ids = count(1)
@@ -399,7 +402,13 @@ class VirtualTimeDriver:
     def describe(self, headline: str, extra: list[str] | None = None) -> str:
         """Return a report: `headline` at the virtual time, then every pending task (see `task_report`)."""
         now = self._clock.now()
-        return describe_tasks(list(self._loop._tasks), f"{headline} at virtual time {now:.9f}", now, extra=extra or ())
+        lines = list(extra or ())
+        for reporter in self.reporters:
+            try:
+                lines.extend(reporter())
+            except Exception as error:  # a report must never fail the loop
+                lines.append(f"(a reporter failed: {error!r})")
+        return describe_tasks(list(self._loop._tasks), f"{headline} at virtual time {now:.9f}", now, extra=lines)
 
     def _report(self, kind: type[BaseException], headline: str, trace_kind: str, *, extra: list[str] | None = None) -> None:
         waits = self.outside_waits.pending()

@@ -104,7 +104,7 @@ class _WrapperBase(Generic[T]):
         """Never report the wrapped future's exception as unretrieved."""
         self._on_owner(self.future.silence)
 
-    def cancel(self) -> int:
+    def cancel(self, msg: object = None) -> int:
         """Cancel the wrapped future on its loop; return 1 if it was pending, else 0."""
         return self._on_owner(self.future.cancel)
 

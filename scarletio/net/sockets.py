@@ -84,7 +84,7 @@ class Readiness(Future[None]):
         self._unwatch()
         self.set_result_if_pending(None)
 
-    def cancel(self) -> int:
+    def cancel(self, msg: object = None) -> int:
         """Cancel the wait and drop the registration at once; see `Future.cancel`."""
         changed = super().cancel()
         self._unwatch()
