@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         loop.stop()
         loop.join()
+    if not arguments.only or "aio" in arguments.only:  # asyncio programs: stock asyncio, scarletio.aio, uvloop
+        from benchmarks import cases_aio
+
+        cases_aio.print_rows(arguments.repeat, arguments.backend)
     return 0
 
 
