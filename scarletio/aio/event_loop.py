@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import selectors
+import signal
 import threading
 from _thread import get_ident
 from asyncio import events
@@ -71,6 +72,13 @@ def _check_callable(callback: object, what: str) -> None:
         raise TypeError(f"a callable object was expected by {what}(), got {callback!r}")
 
 
+def _check_signal(sig: object) -> None:
+    if not isinstance(sig, int):
+        raise TypeError(f"sig must be an int, not {sig!r}")
+    if sig not in signal.valid_signals():
+        raise ValueError(f"invalid signal number {sig}")
+
+
 def _fd_of(fd: _FileDescriptorLike) -> int:
     if isinstance(fd, int):
         return fd
@@ -102,7 +110,6 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
                 f"event thread {thread.name!r} has an asyncio loop already; get it with get_asyncio_loop(thread)"
             )
         self.thread = thread
-        self._watched: dict[tuple[int, bool], asyncio.Handle] = {}
         self._signals: dict[int, asyncio.Handle] = {}
         self._stopped_run: Future[None] | None = None
         self._driver: LoopDriver | None = None
@@ -188,11 +195,21 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
         else:  # from the driving thread: in order with everything else it queued
             self.thread.call_soon(function, *args)
 
+    # asyncio's transports tell `polling` from `idle` by the selector's map: it is kept as asyncio
+    # keeps it (data = (reader handle, writer handle)), though only the thread's reactor is polled.
+
     def _watch(self, fd: int, writing: bool, handle: asyncio.Handle) -> None:
-        previous = self._watched.get((fd, writing))
-        if previous is not None:
-            previous.cancel()
-        self._watched[fd, writing] = handle
+        selector = self._selector_map()
+        key = selector.get_map().get(fd)
+        if key is None:
+            selector.register(fd, selectors.EVENT_WRITE if writing else selectors.EVENT_READ, (None, handle) if writing else (handle, None))
+        else:
+            reader, writer = cast("tuple[asyncio.Handle | None, asyncio.Handle | None]", key.data)
+            previous = writer if writing else reader
+            if previous is not None:
+                previous.cancel()
+            mask = key.events | (selectors.EVENT_WRITE if writing else selectors.EVENT_READ)
+            selector.modify(fd, mask, (reader, handle) if writing else (handle, writer))
         if writing:
             self._on_thread(self.thread.add_writer, fd, handle._run)
         else:
@@ -201,15 +218,31 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
     def _unwatch(self, fd: int, writing: bool) -> bool:
         if self.is_closed():
             return False
-        handle = self._watched.pop((fd, writing), None)
+        selector = self._selector_map()
+        key = selector.get_map().get(fd)
+        if key is None:
+            return False
+        reader, writer = cast("tuple[asyncio.Handle | None, asyncio.Handle | None]", key.data)
+        handle = writer if writing else reader
         if handle is None:
             return False
         handle.cancel()
+        mask = key.events & ~(selectors.EVENT_WRITE if writing else selectors.EVENT_READ)
+        if mask:
+            selector.modify(fd, mask, (reader, None) if writing else (None, writer))
+        else:
+            selector.unregister(fd)
         if writing:
             self._on_thread(self.thread.remove_writer, fd)
         else:
             self._on_thread(self.thread.remove_reader, fd)
         return True
+
+    def _selector_map(self) -> selectors.BaseSelector:
+        selector: selectors.BaseSelector | None = getattr(self, "_selector", None)
+        if selector is None:
+            raise RuntimeError("Event loop is closed")
+        return selector
 
     def _add_reader(self, fd: _FileDescriptorLike, callback: Callable[..., object], *args: Any) -> asyncio.Handle:
         self._refuse_closed()
@@ -311,6 +344,10 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
         if executor is not None:
             setattr(self, "_default_executor", None)
             executor.shutdown(wait=False)
+        selector = getattr(self, "_selector", None)
+        if isinstance(selector, selectors.BaseSelector):
+            selector.close()
+            setattr(self, "_selector", None)  # as asyncio's loops do: transports' reprs tell by it
         driver = self._driver
         if driver is not None:
             self.thread.stop()
@@ -345,14 +382,18 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
 
     def add_signal_handler(self, sig: int, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> None:
         """Call `callback(*args)` on the loop whenever the process receives signal `sig`."""
+        _check_signal(sig)
         self._refuse_closed()
         _check_callable(callback, "add_signal_handler")
-        handle = _ReadyHandle(callback, args, self, None)
+        handle = _ReadyHandle(callback, args, self, None)  # pyright: ignore[reportArgumentType]
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            raise RuntimeError(f"sig {sig:d} cannot be caught")
         self.thread.add_signal_handler(sig, handle._run)
         self._signals[sig] = handle
 
     def remove_signal_handler(self, sig: int) -> bool:
         """Remove the handler of signal `sig`; return whether there was one."""
+        _check_signal(sig)
         if self._signals.pop(sig, None) is None:
             return False
         return bool(self.thread.remove_signal_handler(sig))

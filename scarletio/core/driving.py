@@ -19,7 +19,10 @@ from typing import final
 from .futures import Future
 from .states import LoopInternals
 
-__all__ = ("LoopDriver",)
+__all__ = ("MAIN_THREAD_TICK", "LoopDriver")
+
+MAIN_THREAD_TICK = 0.05
+"""Seconds between two looks at pending signals while the main thread drives a loop."""
 
 
 @final
@@ -102,7 +105,13 @@ class LoopDriver:
         try:
             self._parked.clear()
             self._resume.set()
-            self._parked.wait()
+            if threading.current_thread() is threading.main_thread():
+                # Woken every 50 ms: a signal the kernel handed to another thread reaches Python's
+                # handlers only when the main thread runs (as in `LOOP.run`, see `main_thread`).
+                while not self._parked.wait(MAIN_THREAD_TICK):
+                    pass
+            else:
+                self._parked.wait()
         finally:
             self._driving = False
             if virtual is not None and wait is not None:

@@ -6,8 +6,10 @@ The module (`test_tasks`, ...) is imported from the interpreter's own `test.test
 with `scarletio.aio.EventLoopPolicy(BACKEND)` installed, so every `asyncio.new_event_loop()` and
 `asyncio.run()` of the tests makes a scarletio loop (tests that build `test_utils.TestLoop` keep it).
 Resetting the policy (`set_event_loop_policy(None)`, as the tests' tear-downs do) installs ours again.
-In `test_events`, the loop tests (`EventLoopTestsMixin` classes, one per selector in CPython) run once,
-their `create_event_loop()` returning our loop; the module's other classes test asyncio's own objects.
+Test classes made once per selector (`create_event_loop()` returning a `SelectorEventLoop` of
+epoll, poll, select, ...: the loop tests of `test_events`, `test_sock_lowlevel`, ...) run once, their
+`create_event_loop()` returning our loop. In `test_events` only those loop tests run; the module's
+other classes test asyncio's own handles and policies.
 
 The cases listed in `skips.txt` (each with its reason) are skipped. The last line printed is a JSON
 object with the counts (`ran`, `failures`, `errors`, `skipped`, `expected_failures`,
@@ -88,21 +90,33 @@ def install_policy(backend: str) -> None:
 
 
 def load(backend: str, name: str) -> unittest.TestSuite:
+    """Load `name`; classes made for one selector each run once, on our loop (see the module docstring)."""
     module = importlib.import_module(f"test.test_asyncio.{name}")
     loader = unittest.TestLoader()
-    if name == "test_events":
-        from scarletio.aio import new_event_loop
+    from scarletio.aio import new_event_loop
 
-        classes = [
-            value
-            for key, value in vars(module).items()
-            if isinstance(value, type) and issubclass(value, unittest.TestCase) and "create_event_loop" in vars(value)
-        ]
+    factory = "new_loop" if name == "test_server" else "create_event_loop"
+    per_selector = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, unittest.TestCase) and factory in vars(value)
+        and "Proactor" not in value.__name__
+    ]
+    suite = unittest.TestSuite()
+    if per_selector:
         # One selector class stands for all: with our loop they would run the same tests.
-        chosen = next(cls for cls in classes if cls.__name__ in ("EPollEventLoopTests", "PollEventLoopTests", "SelectEventLoopTests"))
-        chosen.create_event_loop = lambda self: new_event_loop(backend)  # type: ignore[attr-defined]
-        return loader.loadTestsFromTestCase(chosen)
-    return loader.loadTestsFromModule(module)
+        chosen = per_selector[0]
+        setattr(chosen, factory, lambda self: new_event_loop(backend))
+        suite.addTests(loader.loadTestsFromTestCase(chosen))
+    if name == "test_events":
+        return suite  # the other classes test asyncio's own handles and policies
+    for value in vars(module).values():
+        if (
+            isinstance(value, type) and issubclass(value, unittest.TestCase) and value not in per_selector
+            and not any(factory in vars(base) for base in value.__mro__)
+        ):
+            suite.addTests(loader.loadTestsFromTestCase(value))
+    return suite
 
 
 def main(arguments: list[str]) -> int:
