@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -32,7 +33,7 @@ from scarletio.aio.virtual_network import socket_factory
 from scarletio.backends import BackendName, available_backends
 from scarletio.net.virtual import LinkConditions, VirtualNetwork
 
-from _fixtures import LATE
+from _fixtures import LATE, certificate, client_context, server_context  # noqa: F401 - fixtures are used by name
 
 T = TypeVar("T")
 
@@ -285,6 +286,33 @@ def test_asyncio_streams_names_and_datagrams_on_the_virtual_network() -> None:
     assert found["connect"] == 2 * LATENCY
     assert (found["line"], found["line took"]) == (b"QUIET\n", 2 * LATENCY)
     assert (found["datagram"], found["datagram took"]) == (b"cba", 2 * LATENCY)
+
+
+def test_tls_streams_on_the_virtual_network(server_context: ssl.SSLContext, client_context: ssl.SSLContext) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write((await reader.readline()).upper())
+        await writer.drain()
+        writer.close()
+
+    async def scenario(place: Place) -> tuple[bytes, float, float]:
+        with place.host("server"):
+            server = await asyncio.start_server(handle, None, 443, ssl=server_context)
+        with place.host("client"):
+            started = place.loop.time()
+            reader, writer = await asyncio.open_connection("server", 443, ssl=client_context, server_hostname="localhost")
+            connected = place.elapsed(started)
+            started = place.loop.time()
+            writer.write(b"secret\n")
+            line = await reader.readline()
+            answered = place.elapsed(started)
+            writer.close()
+        server.close()
+        await server.wait_closed()
+        return line, connected, answered
+
+    line, connected, answered = run_on("virtual", scenario)
+    assert line == b"SECRET\n"
+    assert (connected, answered) == (4 * LATENCY, 2 * LATENCY)  # TLS 1.3: one round trip after the connect
 
 
 # ---- determinism ----------------------------------------------------------------------------------

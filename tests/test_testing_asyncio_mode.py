@@ -173,3 +173,21 @@ def test_asyncio_libraries_run_on_the_virtual_network_in_asyncio_mode(pytester: 
     """
     result = run_pytest(pytester, source, "--scarletio-asyncio")
     result.assert_outcomes(passed=1)
+
+
+def test_hypothesis_examples_run_as_asyncio_tasks_each_on_a_fresh_loop(pytester: pytest.Pytester) -> None:
+    source = """
+    import asyncio
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=15, database=None)
+    @given(delay=st.integers(min_value=0, max_value=1000))
+    async def test_sleeps(delay):
+        assert asyncio.current_task() is not None
+        loop = asyncio.get_running_loop()
+        assert loop.time() == 0.0  # a fresh loop for each example
+        await asyncio.sleep(delay)
+        assert loop.time() == delay
+    """
+    result = run_pytest(pytester, source, "--scarletio-asyncio")
+    result.assert_outcomes(passed=1)
