@@ -130,6 +130,37 @@ def test_aiohttp_client_and_server(backend: BackendName) -> None:
         assert durations == [4 * LATENCY, 2 * LATENCY]
 
 
+def test_aiohttp_file_response_falls_back_from_sendfile_on_the_virtual_network(tmp_path: Path) -> None:
+    content = bytes(range(256)) * 1200  # 300 kB, a second of 300 kB/s
+    (tmp_path / "blob").write_bytes(content)
+
+    async def scenario(place: Place) -> tuple[bytes, float]:
+        assert place.network is not None
+        place.network.conditions = LinkConditions(latency=LATENCY, bandwidth=300_000.0)
+        app = web.Application()
+        async def blob(request: web.Request) -> web.FileResponse:
+            return web.FileResponse(tmp_path / "blob")
+
+        app.router.add_get("/blob", blob)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        with place.host("server"):
+            await web.TCPSite(runner, None, 80).start()
+        with place.host("client"):
+            connector = aiohttp.TCPConnector(socket_factory=socket_factory(place.loop))
+            async with aiohttp.ClientSession(connector=connector) as session:
+                started = place.loop.time()
+                async with session.get("http://server/blob") as response:
+                    body = await response.read()
+                took = place.elapsed(started)
+        await runner.cleanup()
+        return body, took
+
+    body, took = run_on("virtual", scenario)
+    assert body == content
+    assert 4 * LATENCY + 1.0 < took < 4 * LATENCY + 1.1  # two round trips, and the bytes at the link's rate
+
+
 @pytest.mark.parametrize("backend", [name for name in BACKENDS if name != "virtual"])
 def test_aiohttp_default_connector_is_unchanged_on_real_backends(backend: BackendName) -> None:
     async def scenario(place: Place) -> str:
