@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from ..backends import BackendName
 from ..core.abc import Backend
 from ..core.foreign import register_foreign_cancellation
+from ..core.scheduler import LOOP_THREAD_HOOKS, Scheduler
 from ..loop.event_thread import EventThread
 from .event_loop import EventLoop
 
@@ -17,6 +19,8 @@ __all__ = ("EventLoopPolicy", "get_asyncio_loop", "new_event_loop", "run")
 T = TypeVar("T")
 
 register_foreign_cancellation(asyncio.CancelledError)
+
+_creating = threading.Lock()
 
 
 def new_event_loop(backend: Backend | BackendName | None = None) -> EventLoop:
@@ -45,10 +49,22 @@ def get_asyncio_loop(thread: EventThread) -> EventLoop:
     """
     existing = thread.asyncio_loop
     if existing is None:
-        return EventLoop(thread, driven=False)
+        with _creating:
+            existing = thread.asyncio_loop
+            if existing is None:
+                return EventLoop(thread, driven=False)
     if not isinstance(existing, EventLoop):
         raise TypeError(f"event thread {thread.name!r} has a foreign asyncio loop {existing!r}")
     return existing
+
+
+def _give_face(thread: Scheduler) -> None:
+    """Give a starting loop thread its asyncio loop: `asyncio.get_running_loop()` works in its tasks."""
+    if isinstance(thread, EventThread):
+        get_asyncio_loop(thread)
+
+
+LOOP_THREAD_HOOKS.append(_give_face)
 
 
 def run(main: Coroutine[Any, Any, T], *, backend: Backend | BackendName | None = None) -> T:

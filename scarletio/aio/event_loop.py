@@ -115,6 +115,8 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
         self._driver: LoopDriver | None = None
         asyncio.SelectorEventLoop.__init__(self, selectors.SelectSelector())
         thread.asyncio_loop = self
+        thread.add_stuck_report(self._describe_tasks)
+        thread.add_close_callback(self._thread_closed)
         thread.enqueue(_ReadyHandle(events._set_running_loop, (self,), self, None))
         if driven:
             self._driver = LoopDriver(thread)
@@ -355,6 +357,9 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
             if threading.current_thread() is not self.thread:
                 self.thread.join()
 
+    def _thread_closed(self) -> None:
+        self._closed = True  # the thread ended: nothing of this loop can run any more
+
     # ---- executor ------------------------------------------------------------------------------
 
     def run_in_executor(
@@ -385,7 +390,7 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
         _check_signal(sig)
         self._refuse_closed()
         _check_callable(callback, "add_signal_handler")
-        handle = _ReadyHandle(callback, args, self, None)  # pyright: ignore[reportArgumentType]
+        handle = _ReadyHandle(callback, args, self, None)
         if sig in (signal.SIGKILL, signal.SIGSTOP):
             raise RuntimeError(f"sig {sig:d} cannot be caught")
         self.thread.add_signal_handler(sig, handle._run)
@@ -404,6 +409,21 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
         """Close the asynchronous generators still open on the thread."""
         self._asyncgens_shutdown_called = True
         await self.thread.shutdown_async_generators()
+
+    def _describe_tasks(self) -> list[str]:
+        """Name every pending asyncio task of this loop and the line it waits at (for stuck-loop reports)."""
+        tasks = [task for task in asyncio.all_tasks(self) if not task.done()]
+        if not tasks:
+            return []
+        lines = [f"asyncio tasks pending: {len(tasks)}"]
+        for task in tasks:
+            stack = task.get_stack()
+            where = "not started"
+            if stack:
+                frame = stack[-1]
+                where = f"waits at {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+            lines.append(f"  asyncio task {task.get_name()!r} ({task.get_coro()!r}): {where}")
+        return lines
 
     def __repr__(self) -> str:
         driven = "driven" if self._driver is not None else "undriven"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from contextvars import Context
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from .exceptions import CancelledError
 
@@ -27,6 +27,7 @@ __all__ = ("ForeignFutureFace", "foreign_cancellation", "register_foreign_cancel
 
 
 F = TypeVar("F")
+R = TypeVar("R")
 
 _cancellation_classes: list[type[BaseException]] = []
 
@@ -47,7 +48,7 @@ def foreign_cancellation() -> tuple[type[BaseException], ...]:
     return tuple(_cancellation_classes)
 
 
-class ForeignFutureFace:
+class ForeignFutureFace(Generic[R]):
     """What an asyncio task needs to await a scarletio future: asyncio's future protocol, mixed into `Future`."""
 
     __slots__ = ()
@@ -55,7 +56,7 @@ class ForeignFutureFace:
     if TYPE_CHECKING:
         def is_done(self) -> bool: ...
         def is_cancelled(self) -> bool: ...
-        def get_result(self) -> Any: ...
+        def get_result(self) -> R: ...
         def get_exception(self) -> BaseException | None: ...
 
     @property
@@ -80,7 +81,7 @@ class ForeignFutureFace:
         """Return whether the future was cancelled (asyncio's name for `is_cancelled`)."""
         return self.is_cancelled()
 
-    def result(self) -> Any:
+    def result(self) -> R:
         """Return the result as asyncio does: a cancelled future raises the foreign `CancelledError`."""
         if self.is_cancelled() and _cancellation_classes:
             exception = self.get_exception()

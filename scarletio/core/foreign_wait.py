@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import CancelledError
 from .foreign import foreign_cancellation
-from .futures import Future
+from .futures import CANCELLING, Future
 
 if TYPE_CHECKING:
     from .tasks import Task
@@ -50,6 +50,9 @@ def wait_on_foreign(task: Task[Any], foreign: object) -> bool:
     def on_relay_done(relay: Future[None]) -> None:
         if relay.is_cancelled() and not waited.done():
             waited.cancel()
+            # The coroutine gets the foreign CancelledError from the foreign `await` itself; the
+            # task's own flag would throw scarletio's instead (a `cancel_with` exception is kept).
+            task._state &= ~CANCELLING
 
     def on_foreign_done(_: object) -> None:
         try:

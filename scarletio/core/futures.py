@@ -97,7 +97,7 @@ class _DoneCallback(Runnable):
         return f"<done-callback {self.callback!r}>"
 
 
-class Future(ForeignFutureFace, Generic[T]):
+class Future(ForeignFutureFace[T], Generic[T]):
     """A result of type `T` that will be set later, awaitable from tasks of its loop.
 
     Args:

@@ -33,8 +33,8 @@ class FailureStreak:
     __slots__ = ("count", "last")
 
     def __init__(self) -> None:
-        self.count = 0
-        self.last = float("-inf")
+        self.count: int = 0
+        self.last: float = float("-inf")
 
     def survive(self, loop_name: str, error: BaseException) -> None:
         """Report a failed iteration of loop `loop_name` (see the module docstring) and return."""

@@ -51,7 +51,7 @@ from .futures import Future
 from .handles import Handle, TimerEntry, TimerHandle
 from .tasks import Task, _new_task, check_coroutine
 
-__all__ = ("DRAIN_BUDGET", "Scheduler")
+__all__ = ("DRAIN_BUDGET", "LOOP_THREAD_HOOKS", "Scheduler")
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -65,6 +65,9 @@ DRAIN_BUDGET = 4096
 """Handles one drain may run beyond those ready when it began, before timers and I/O get a turn."""
 
 _BOOTING = object()
+
+LOOP_THREAD_HOOKS: list[Callable[[Scheduler], object]] = []
+"""Called on each loop thread as it starts, before any work (`scarletio.aio` gives the thread its asyncio face)."""
 
 _READ = READ
 _WRITE = WRITE
@@ -431,6 +434,15 @@ class Scheduler(threading.Thread):
         """
         self._close_callbacks.append(callback)
 
+    def add_stuck_report(self, reporter: Callable[[], list[str]]) -> None:
+        """Add `reporter()`'s lines to the reports on a stuck virtual-time loop (deadlock, livelock, time limit).
+
+        For work the loop's task list does not show (`scarletio.aio` names its asyncio tasks); a
+        loop on real time makes no such reports and ignores it.
+        """
+        if self._virtual is not None:
+            self._virtual.reporters.append(reporter)
+
     def get_trace(self) -> list[TraceEvent]:
         """Return the decisions a virtual-time loop with tracing on recorded (see `TraceEvent`); else `[]`."""
         return [] if self._virtual is None else self._virtual.get_trace()
@@ -509,6 +521,11 @@ class Scheduler(threading.Thread):
     def _main(self) -> None:
         self._loop_thread_id = get_ident()
         sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter, finalizer=self._asyncgen_finalizer)
+        for hook in LOOP_THREAD_HOOKS:
+            try:
+                hook(self)
+            except BaseException as error:
+                report_error(f"loop thread hook {hook!r} failed; the loop goes on", error)
         try:
             while self._loop_state == _RUNNING:
                 try:

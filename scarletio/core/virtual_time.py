@@ -75,10 +75,10 @@ class DrivenLoop(Protocol):
     _state_lock: threading.Lock
     _ready: deque[Runnable]
     _timers: list[tuple[float, int, TimerEntry]]
-    _tasks: dict[Task[Any], None]
+    _tasks: dict[Task[object], None]
     _loop_state: int
     _loop_thread_id: int
-    current_task: Task[Any] | None
+    current_task: Task[object] | None
 
 
 class OutsideWaits:
@@ -95,8 +95,8 @@ class OutsideWaits:
     __slots__ = ("_waits", "generation")
 
     def __init__(self) -> None:
-        self._waits: dict[Future[Any], int] = {}
-        self.generation = 0  # counts registrations: a new wait starts counting work at an instant anew
+        self._waits: dict[Future[object], int] = {}
+        self.generation: int = 0  # counts registrations: a new wait starts counting work at an instant anew
 
     def add(self, future: Future[Any]) -> None:
         """Register that the calling thread waits for `future` (then queue what ends the wait)."""
@@ -107,7 +107,7 @@ class OutsideWaits:
         """Unregister `future` (harmless if it was not registered)."""
         self._waits.pop(future, None)
 
-    def pending(self) -> list[Future[Any]]:
+    def pending(self) -> list[Future[object]]:
         """Return the registered futures that are not done yet."""
         return [future for future in list(self._waits) if not future.is_done()]
 
@@ -115,7 +115,7 @@ class OutsideWaits:
         """Return the idents of the threads waiting now."""
         return set(list(self._waits.values()))
 
-    def __iter__(self) -> Iterator[Future[Any]]:
+    def __iter__(self) -> Iterator[Future[object]]:
         return iter(list(self._waits))
 
     def __len__(self) -> int:
@@ -162,6 +162,7 @@ class VirtualTimeDriver:
         "host_of",
         "outside_waits",
         "random",
+        "reporters",
         "trace",
     )
 
@@ -173,10 +174,12 @@ class VirtualTimeDriver:
         self._reactor = reactor if isinstance(reactor, VirtualDescriptors) else None
         self.random: random.Random = random.Random(clock.seed)
         self.trace: list[TraceEvent] | None = [] if clock.tracing else None
-        self.outside_waits = OutsideWaits()
+        self.outside_waits: OutsideWaits = OutsideWaits()
         self.blocked_jobs: int = 0
+        # Lines for the reports on a stuck loop from other worlds on it (the asyncio tasks of `scarletio.aio`).
+        self.reporters: list[Callable[[], list[str]]] = []
         # Set by the virtual network: the host a task runs on, for the trace.
-        self.host_of: Callable[[Task[Any]], str] | None = None
+        self.host_of: Callable[[Task[object]], str] | None = None
         self._task_ids = count(1)
         self._task_hosts: dict[int, str] = {}
         self._real_wait: tuple[float, float] | None = None
@@ -399,7 +402,13 @@ class VirtualTimeDriver:
     def describe(self, headline: str, extra: list[str] | None = None) -> str:
         """Return a report: `headline` at the virtual time, then every pending task (see `task_report`)."""
         now = self._clock.now()
-        return describe_tasks(list(self._loop._tasks), f"{headline} at virtual time {now:.9f}", now, extra=extra or ())
+        lines = list(extra or ())
+        for reporter in self.reporters:
+            try:
+                lines.extend(reporter())
+            except Exception as error:  # a report must never fail the loop
+                lines.append(f"(a reporter failed: {error!r})")
+        return describe_tasks(list(self._loop._tasks), f"{headline} at virtual time {now:.9f}", now, extra=lines)
 
     def _report(self, kind: type[BaseException], headline: str, trace_kind: str, *, extra: list[str] | None = None) -> None:
         waits = self.outside_waits.pending()

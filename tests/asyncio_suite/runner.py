@@ -22,12 +22,17 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import importlib
+import importlib.util
 import json
 import os
 import sys
 import unittest
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from scarletio import BackendName
 
 SKIPS = Path(__file__).with_name("skips.txt")
 
@@ -67,7 +72,7 @@ def iter_cases(suite: unittest.TestSuite) -> Iterator[unittest.TestCase]:
 LOOPS_MADE = [0]
 
 
-def install_policy(backend: str) -> None:
+def install_policy(backend: BackendName) -> None:
     from scarletio.aio import EventLoop, EventLoopPolicy
 
     # Counted, so the test can tell that the module really ran on our loops.
@@ -84,12 +89,12 @@ def install_policy(backend: str) -> None:
     def set_event_loop_policy(policy: asyncio.AbstractEventLoopPolicy | None) -> None:
         set_policy(EventLoopPolicy(backend) if policy is None else policy)
 
-    asyncio.set_event_loop_policy = set_event_loop_policy  # type: ignore[assignment]
-    asyncio.events.set_event_loop_policy = set_event_loop_policy  # type: ignore[assignment]
+    asyncio.set_event_loop_policy = set_event_loop_policy
+    asyncio.events.set_event_loop_policy = set_event_loop_policy
     set_policy(EventLoopPolicy(backend))
 
 
-def load(backend: str, name: str) -> unittest.TestSuite:
+def load(backend: BackendName, name: str) -> unittest.TestSuite:
     """Load `name`; classes made for one selector each run once, on our loop (see the module docstring)."""
     module = importlib.import_module(f"test.test_asyncio.{name}")
     loader = unittest.TestLoader()
@@ -120,10 +125,15 @@ def load(backend: str, name: str) -> unittest.TestSuite:
 
 
 def main(arguments: list[str]) -> int:
-    backend, name = arguments
+    backend_name, name = arguments
+    if backend_name not in ("epoll", "poll", "virtual"):
+        raise SystemExit(f"backend {backend_name!r} is not one of epoll, poll, virtual")
+    backend = cast("BackendName", backend_name)
     try:
-        import test.test_asyncio  # noqa: F401
-    except ImportError:
+        found = importlib.util.find_spec("test.test_asyncio") is not None
+    except ImportError:  # no `test` package at all
+        found = False
+    if not found:
         print(f"this interpreter ({sys.executable}) lacks CPython's test package test.test_asyncio; "
               "install the python3-test package of its distribution or use a CPython build that ships it")
         return 3

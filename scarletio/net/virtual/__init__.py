@@ -19,8 +19,8 @@ The pytest plugin's `scarletio_network` fixture gives each test a fresh network.
 from __future__ import annotations
 
 from ...core.forward_names import bind_forward_names
-from . import _links, names, sockets, streams
-from ._links import Channel
+from . import _links, clocks, faults, hosts, names, sockets, streams
+from ._links import Channel, Link
 from ._links import LinkConditions as LinkConditions
 from .clocks import HostClock as HostClock
 from .hosts import VirtualHost as VirtualHost
@@ -44,5 +44,8 @@ __all__ = (
 # (see `scarletio.core.forward_names`).
 bind_forward_names(_links, VirtualHost, VirtualNetwork)
 bind_forward_names(names, VirtualNetwork)
-bind_forward_names(sockets, VirtualHost, VirtualNetwork)
+bind_forward_names(clocks, VirtualHost, VirtualNetwork)
+bind_forward_names(faults, Channel, Link)
+bind_forward_names(hosts, VirtualNetwork)
+bind_forward_names(sockets, Channel, VirtualHost, VirtualNetwork)
 bind_forward_names(streams, Channel, VirtualHost)

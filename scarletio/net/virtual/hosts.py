@@ -55,9 +55,9 @@ class VirtualHost:
     __slots__ = ("__weakref__", "_bound", "_clock", "_next_port", "address", "crash_budget", "name", "network")
 
     def __init__(self, network: VirtualNetwork, name: str, address: str) -> None:
-        self.network = network
-        self.name = name
-        self.address = address
+        self.network: VirtualNetwork = network
+        self.name: str = name
+        self.address: str = address
         self._bound: dict[tuple[int, int], list[VirtualSocket]] = {}
         self._next_port = _FIRST_EPHEMERAL_PORT
         self._clock: HostClock | None = None

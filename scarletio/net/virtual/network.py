@@ -112,11 +112,12 @@ class VirtualNetwork(NetworkFaults, SocketProvider):
             )
         if buffer_size < 1:
             raise ValueError(f"buffer_size must be at least 1 byte, got {buffer_size!r}")
-        self.loop = loop
+        self.loop: EventLoop = loop
         self._scheduler = scheduler
-        self._clock = self.virtual_clock = clock
+        self._clock = clock
+        self.virtual_clock: VirtualClock = clock
         self.host_variable = CURRENT_HOST
-        self.lateness = round(clock.lateness * 1e9) if clock.perturb else 0
+        self.lateness: int = round(clock.lateness * 1e9) if clock.perturb else 0
         # The loop's own time, whatever a host's clock says (`clocks` may give the loop host-aware ones).
         self._loop_call_at: Callable[..., TimerHandle] = scheduler.call_at
         self.reactor = reactor
