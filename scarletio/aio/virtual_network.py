@@ -25,14 +25,14 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..net._socket_factory import AddressInfo, SocketProvider, open_socket, provider_of
 from ..net.virtual import VirtualSocket
 
 __all__ = ("VirtualNetworking", "check_socket", "socket_factory")
 
-_AddressInfoLike = tuple[int, int, int, str, Any]
+_AddressInfoLike = tuple[int, int, int, str, object]
 """An entry of `getaddrinfo` as libraries pass it to a socket factory."""
 
 WAY_OUT = (
