@@ -319,6 +319,39 @@ def test_asyncio_streams_names_and_datagrams_on_the_virtual_network() -> None:
     assert (found["datagram"], found["datagram took"]) == (b"cba", 2 * LATENCY)
 
 
+def test_a_server_on_two_addresses_and_a_refused_connection_on_the_virtual_network() -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"hi\n")
+        await writer.drain()
+        writer.close()
+
+    async def line_from(host: str, port: int) -> bytes:
+        reader, writer = await asyncio.open_connection(host, port)
+        line = await reader.readline()
+        writer.close()
+        return line
+
+    async def scenario(place: Place) -> tuple[list[object], bytes, bytes, str]:
+        assert place.network is not None
+        server_host = place.network.add_host("server")
+        with server_host.use():
+            server = await asyncio.start_server(handle, [server_host.address, "127.0.0.1"], 9000)
+            addresses: list[object] = [sock.getsockname() for sock in server.sockets]
+            own = await line_from("127.0.0.1", 9000)
+        with place.host("client"):
+            remote = await line_from("server", 9000)
+            with pytest.raises(ConnectionRefusedError) as caught:
+                await asyncio.open_connection("server", 9001)
+        server.close()
+        await server.wait_closed()
+        return addresses, own, remote, str(caught.value)
+
+    addresses, own, remote, refused = run_on("virtual", scenario)
+    assert addresses == [("10.0.0.1", 9000), ("127.0.0.1", 9000)]
+    assert own == remote == b"hi\n"
+    assert "('10.0.0.1', 9001)" in refused
+
+
 def test_tls_streams_on_the_virtual_network(server_context: ssl.SSLContext, client_context: ssl.SSLContext) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write((await reader.readline()).upper())
