@@ -190,11 +190,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     workloads = load_workloads()
+    # "aio" names the asyncio-code rows of `cases_aio` (printed after the table, from one process).
+    only = [name for name in arguments.only or () if name != "aio"]
     if arguments.only:
-        unknown = set(arguments.only) - {workload.name for workload in workloads}
+        unknown = set(only) - {workload.name for workload in workloads}
         if unknown:
             parser.error(f"no workload named {sorted(unknown)!r}; the names are {[w.name for w in workloads]!r}")
-        workloads = [workload for workload in workloads if workload.name in arguments.only]
+        workloads = [workload for workload in workloads if workload.name in only]
     runtimes = available_runtimes()
     if arguments.runtimes:
         runtimes = [runtime for runtime in runtimes if runtime in arguments.runtimes]
@@ -225,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(results, indent=1))
     print_table(workloads, results, runtimes, arguments.markdown)
+    if not arguments.only or "aio" in arguments.only:  # asyncio programs: stock asyncio, scarletio.aio, uvloop
+        from benchmarks import cases_aio
+
+        cases_aio.print_rows(arguments.repeat, arguments.backend)
     return 0
 
 

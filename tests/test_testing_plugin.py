@@ -483,7 +483,7 @@ def test_a_bad_marker_option_fails_only_its_test_and_says_so_once(pytester: pyte
     """
     result = run_pytest(pytester, source)
     result.assert_outcomes(errors=1, passed=2)
-    message = "the scarletio marker has no option 'sed'; options: backend, buggify, explore, perturb, seed, time_limit, timeout"
+    message = "the scarletio marker has no option 'sed'; options: asyncio, backend, buggify, explore, perturb, seed, time_limit, timeout"
     assert result.stdout.str().count(message) == 1, result.stdout.str()
     assert "test_subject.py::test_fine[virtual-seed0] PASSED" in item_lines(result)
 

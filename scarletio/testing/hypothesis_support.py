@@ -25,6 +25,7 @@ import pytest
 
 from ..loop.event_thread import EventThread
 from ..net.virtual import VirtualNetwork
+from .asyncio_mode import enter_asyncio_mode, finish_asyncio_tasks
 from .running import run_with_report
 from .settings import Run
 
@@ -71,8 +72,12 @@ def install_example_runner(item: pytest.Function, run: Run) -> None:
         given_seed = "scarletio_seed" in keywords and "scarletio_seed" not in fixtures
         seed = keywords["scarletio_seed"] if given_seed else run.seed
         with run.open_loop(f"scarletio-example {item.nodeid}", seed) as loop:
+            if run.asyncio:
+                enter_asyncio_mode(loop)
             _give_example_fixtures(keywords, loop, seed)
             run_with_report(loop, original(*arguments, **keywords), run.timeout, library_frames=full)
+            if run.asyncio:
+                run_with_report(loop, finish_asyncio_tasks(loop), run.timeout)
 
     run_example.__name__ = getattr(original, "__name__", run_example.__name__)  # Hypothesis names the test by it
     run_example.__qualname__ = getattr(original, "__qualname__", run_example.__qualname__)

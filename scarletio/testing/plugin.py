@@ -23,7 +23,9 @@ A test that asks for `scarletio_network` (a fresh `VirtualNetwork` on its loop) 
 only, whatever the backend option says: the in-memory network exists nowhere else.
 
 Settings come from the marker `@pytest.mark.scarletio(...)`, then the command line (`--scarletio-*`),
-then the ini file (`scarletio_timeout`, `scarletio_time_limit`); see `settings`.
+then the ini file (`scarletio_timeout`, `scarletio_time_limit`, `scarletio_asyncio`); see `settings`.
+In asyncio mode (`asyncio=True`, `--scarletio-asyncio`) tests and async fixtures run as asyncio tasks
+on the loop's asyncio face; see `asyncio_mode`.
 """
 
 from __future__ import annotations
@@ -47,10 +49,11 @@ from .exploration import (
     skip_after_failure,
     write_trace,
 )
+from .asyncio_mode import enter_asyncio_mode, finish_asyncio_tasks, scarletio_asyncio_loop, takes_asyncio_marker
 from .fixtures import is_async_fixture, running_async_fixture
 from .hypothesis_support import adjust_settings, draws_the_seed, install_example_runner, is_async_hypothesis_test
 from .running import run_with_report
-from .settings import MARKER, Run, add_options, check_options, runs_of
+from .settings import MARKER, Run, add_options, asyncio_mode_on, check_options, runs_of
 
 __all__ = (
     "HookOutcome",
@@ -64,6 +67,7 @@ __all__ = (
     "pytest_runtest_makereport",
     "pytest_runtest_protocol",
     "pytest_terminal_summary",
+    "scarletio_asyncio_loop",
     "scarletio_clock",
     "scarletio_loop",
     "scarletio_network",
@@ -108,16 +112,21 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the marker and check the options."""
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(backend=..., seed=..., perturb=..., explore=..., buggify=..., timeout=..., time_limit=...): "
-        "how scarletio runs this async test; overrides the --scarletio-* options",
+        f"{MARKER}(backend=..., seed=..., perturb=..., explore=..., buggify=..., timeout=..., time_limit=..., "
+        "asyncio=...): how scarletio runs this async test; overrides the --scarletio-* options",
     )
+    if takes_asyncio_marker(config, asyncio_mode_on(config)):
+        config.addinivalue_line("markers", "asyncio: an asyncio test, run by scarletio's asyncio mode (no pytest-asyncio here)")
     check_options(config)
 
 
 def _foreign(node: pytest.Module | pytest.Class | pytest.Item, function: object = None) -> bool:
     """Return whether a test carries the marker of another async test plugin."""
     own = [mark.name for mark in getattr(function, "pytestmark", ())]
-    return any(name in own or node.get_closest_marker(name) is not None for name in FOREIGN_MARKERS)
+    names: tuple[str, ...] = FOREIGN_MARKERS
+    if takes_asyncio_marker(node.config, asyncio_mode_on(node.config)):  # asyncio mode runs them instead
+        names = tuple(name for name in names if name != "asyncio")
+    return any(name in own or node.get_closest_marker(name) is not None for name in names)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -193,8 +202,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, HookOutcome, None]:
     """Add the seed, the reproducing command and the trace to a failed report; check determinism."""
@@ -253,7 +260,12 @@ def scarletio_loop(_scarletio_run: Run, request: pytest.FixtureRequest) -> Itera
     A sync test requesting it gets a fresh loop on virtual time.
     """
     with _scarletio_run.open_loop(f"scarletio-test {request.node.nodeid}") as loop:
+        if not _scarletio_run.asyncio:
+            yield loop
+            return
+        enter_asyncio_mode(loop)
         yield loop
+        run_with_report(loop, finish_asyncio_tasks(loop), _scarletio_run.timeout)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from ..core.task_report import describe_tasks, is_library_frame, place_origin
 from ..loop.event_thread import EventThread
+from .asyncio_mode import in_mode
 
 __all__ = ("REPORT_WAIT_SECONDS", "pending_report", "run_with_report", "without_library_frames")
 
@@ -142,7 +143,7 @@ async def _run_body(
     if site is not None and task is not None:
         place_origin(task, site)
     try:
-        return await coroutine
+        return await in_mode(loop, coroutine)  # an asyncio task in the plugin's asyncio mode
     finally:
         if on_done is not None:
             on_done()

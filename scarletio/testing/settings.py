@@ -29,13 +29,14 @@ __all__ = (
     "MARKER_OPTIONS",
     "Run",
     "add_options",
+    "asyncio_mode_on",
     "check_options",
     "runs_of",
 )
 
 MARKER = "scarletio"
 
-MARKER_OPTIONS = ("backend", "buggify", "explore", "perturb", "seed", "time_limit", "timeout")
+MARKER_OPTIONS = ("asyncio", "backend", "buggify", "explore", "perturb", "seed", "time_limit", "timeout")
 """The keyword arguments the marker accepts."""
 
 ALL = "all"
@@ -62,6 +63,8 @@ class Run:
         buggify: Whether `scarletio.testing.buggify()` may fire (under exploration).
         tracing: Whether the loop records a trace (for `--scarletio-trace` and the determinism check).
         explored: Whether the run is one of several seeds of `--scarletio-explore` / `explore=`.
+        asyncio: Whether the test and its async fixtures run as asyncio tasks on the loop's asyncio
+            face (`scarletio.aio`), for tests written for asyncio (see `asyncio_mode`).
         error: Why the item cannot run (a bad marker), reported when it is set up.
     """
 
@@ -74,6 +77,7 @@ class Run:
     tracing: bool = False
     explored: bool = False
     error: str | None = None
+    asyncio: bool = False
 
     @property
     def virtual(self) -> bool:
@@ -117,6 +121,8 @@ class Run:
                 command.append("--scarletio-perturb")
             if self.buggify:
                 command.append("--scarletio-buggify")
+        if self.asyncio:
+            command.append("--scarletio-asyncio")
         reproduce = shlex.join(command)
         if config.invocation_params.dir != config.rootpath:  # node ids are relative to the root
             reproduce = f"cd {shlex.quote(str(config.rootpath))} && {reproduce}"
@@ -202,6 +208,15 @@ def add_options(parser: pytest.Parser) -> None:
         action="store_true",
         help="run each virtual-time test twice with the same seed; fail it if the two traces differ",
     )
+    group.addoption(
+        "--scarletio-asyncio",
+        action="store_true",
+        default=None,
+        help="run async tests written for asyncio as asyncio tasks on the loop's asyncio face (scarletio.aio)",
+    )
+    parser.addini(
+        "scarletio_asyncio", "run async tests as asyncio tasks on the loop's asyncio face (scarletio.aio)", type="bool", default=False
+    )
     parser.addini("scarletio_timeout", f"real seconds an async test may take (default {DEFAULT_TIMEOUT:g}; 0: no limit)", default=None)
     parser.addini("scarletio_time_limit", f"virtual seconds a test's loop may run (default {DEFAULT_TIME_LIMIT:g}; 0: no limit)", default=None)
 
@@ -237,6 +252,14 @@ def check_options(config: pytest.Config) -> None:
             raise pytest.UsageError(f"{flag}: seconds must not be negative (0: no limit), got {value!r}")
 
 
+def asyncio_mode_on(config: pytest.Config) -> bool:
+    """Return whether the command line (`--scarletio-asyncio`) or the ini file turns asyncio mode on."""
+    option = config.getoption("scarletio_asyncio")
+    if option is not None:
+        return bool(option)
+    return bool(config.getini("scarletio_asyncio"))
+
+
 def _check_backend(name: object, origin: str) -> None:
     """Raise `ValueError` unless `name` is `"all"` or the name of a backend that works here."""
     available = available_backends()
@@ -265,7 +288,7 @@ def marker_settings(marker: pytest.Mark | None) -> dict[str, Any]:
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if key == "backend":
             _check_backend(value, "the scarletio marker")
-        elif key in ("perturb", "buggify") and not isinstance(value, bool):
+        elif key in ("perturb", "buggify", "asyncio") and not isinstance(value, bool):
             raise ValueError(f"the scarletio marker's {key} must be True or False, got {value!r}")
         elif key == "seed" and not (number and isinstance(value, int)):
             raise ValueError(f"the scarletio marker's seed must be an int, got {value!r}")
@@ -293,9 +316,10 @@ def runs_of(config: pytest.Config, marker: pytest.Mark | None, *, tracing: bool 
     buggify: bool = settings.get("buggify", config.getoption("scarletio_buggify") or explore is not None)
     timeout = float(settings.get("timeout", _seconds(config, "timeout", DEFAULT_TIMEOUT))) or None
     time_limit = float(settings.get("time_limit", _seconds(config, "time_limit", DEFAULT_TIME_LIMIT))) or None
+    in_asyncio = bool(settings.get("asyncio", asyncio_mode_on(config)))
     runs: list[Run] = []
     for name in available_backends() if backend == ALL else (parse_backend_name(backend),):
         explored = name == "virtual" and explore is not None
         seeds = range(seed, seed + explore) if explore is not None and explored else (seed,)
-        runs.extend(Run(name, one, perturb, timeout, time_limit, buggify, tracing, explored) for one in seeds)
+        runs.extend(Run(name, one, perturb, timeout, time_limit, buggify, tracing, explored, asyncio=in_asyncio) for one in seeds)
     return runs
