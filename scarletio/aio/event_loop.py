@@ -104,6 +104,10 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
             `run_until_complete` (`new_event_loop`), or runs whenever the thread does.
     """
 
+    # Set by asyncio's `BaseEventLoop.__init__` (not in its stubs): read directly on the hot path.
+    _closed: bool
+    _debug: bool
+
     def __init__(self, thread: EventThread, *, driven: bool) -> None:
         if thread.asyncio_loop is not None:
             raise RuntimeError(
@@ -150,8 +154,12 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
         self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts], context: Context | None = None
     ) -> asyncio.Handle:
         """Run `callback(*args)` in the thread's next ready cycle; works from any thread."""
-        self._refuse_closed()
-        _check_callable(callback, "call_soon")
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        # As asyncio does, a coroutine function given as a callback is caught in debug mode only: the
+        # check goes through `inspect` and would cost more than the rest of the call.
+        if self._debug or not callable(callback):
+            _check_callable(callback, "call_soon")
         handle = _ReadyHandle(callback, args, self, context)
         self.thread.enqueue(handle)
         return handle
@@ -169,8 +177,10 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
         """Run `callback(*args)` once the thread's clock reaches `when`; works from any thread."""
         if when is None:  # pyright: ignore[reportUnnecessaryComparison]
             raise TypeError("when cannot be None")
-        self._refuse_closed()
-        _check_callable(callback, "call_at")
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug or not callable(callback):
+            _check_callable(callback, "call_at")
         timer = _TimerHandle(when, callback, args, self, context)
         setattr(timer, "_scheduled", True)  # asyncio's flag: `cancel()` then tells the loop
         timer._entry = self.thread.call_at(float(when), timer._run)
