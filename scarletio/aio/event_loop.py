@@ -121,7 +121,12 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
         thread.asyncio_loop = self
         thread.add_stuck_report(self._describe_tasks)
         thread.add_close_callback(self._thread_closed)
-        thread.enqueue(_ReadyHandle(events._set_running_loop, (self,), self, None))
+        if threading.get_ident() == thread.ident:
+            # Made on the loop thread as it starts (before any work): running there from now on, so
+            # the first task already sees it. From another thread, the loop thread sets it next.
+            events._set_running_loop(self)
+        else:
+            thread.enqueue(_ReadyHandle(events._set_running_loop, (self,), self, None))
         if driven:
             self._driver = LoopDriver(thread)
 
