@@ -18,7 +18,7 @@ import pytest
 from scarletio.core.reporting import get_error_reporter, set_error_reporter
 from scarletio import BackendName, EventThread
 
-__all__ = ("BACKENDS", "LATE", "Reports", "assert_on_time", "loop", "reports", "run")
+__all__ = ("BACKENDS", "LATE", "Reports", "any_loop", "assert_on_time", "loop", "reports", "run")
 
 T = TypeVar("T")
 
@@ -49,15 +49,25 @@ Reports = list[tuple[str, BaseException | None]]
 """What the error reporter received: one (message, exception) pair per report."""
 
 
-@pytest.fixture(params=BACKENDS)
-def loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
-    """A new, not yet started loop on one backend; stopped and joined after the test."""
-    loop = EventThread(request.param)
+def _loop_on(backend: BackendName) -> Iterator[EventThread]:
+    loop = EventThread(backend)
     yield loop
     loop.stop()
     if loop.ident is not None:  # a test that never used the loop never started its thread
         loop.join(6 * LATE)
         assert not loop.is_alive(), f"{loop!r} did not end within {6 * LATE} seconds of stop()"
+
+
+@pytest.fixture(params=BACKENDS)
+def loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
+    """A new, not yet started loop on one backend; stopped and joined after the test."""
+    yield from _loop_on(request.param)
+
+
+@pytest.fixture(params=(*BACKENDS, "virtual"))
+def any_loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
+    """A new, not yet started loop on each backend, virtual time included; stopped and joined after the test."""
+    yield from _loop_on(request.param)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
+from _fixtures import any_loop  # noqa: F401 - a fixture, used by name
 from _fixtures import Reports, reports  # noqa: F401 - fixtures are used by name
 
 from scarletio import EventThread
@@ -22,19 +23,6 @@ from scarletio.core import recovery
 from scarletio.core.abc import Backend, EventMask, Reactor
 from scarletio.core.futures import Future
 from scarletio.core.suspension import sleep
-
-BACKEND_NAMES = ("epoll", "poll", "virtual")
-
-
-@pytest.fixture(params=BACKEND_NAMES)
-def any_loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
-    """A new loop on each backend, virtual time included; stopped and joined after the test."""
-    loop = EventThread(request.param)
-    yield loop
-    loop.stop()
-    if loop.ident is not None:
-        loop.join(5)
-        assert not loop.is_alive()
 
 
 async def still_works(loop: EventThread) -> str:

@@ -12,22 +12,12 @@ from __future__ import annotations
 import errno
 import logging
 import socket
-from collections.abc import Iterator
 
 import pytest
+from _fixtures import any_loop  # noqa: F401 - a fixture, used by name
 
 from scarletio import EventThread
 from scarletio.core.suspension import skip_poll_cycle
-
-
-@pytest.fixture(params=("epoll", "poll", "virtual"))
-def any_loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
-    loop = EventThread(request.param)
-    yield loop
-    loop.stop()
-    if loop.ident is not None:
-        loop.join(5)
-        assert not loop.is_alive()
 
 
 def test_a_descriptor_closed_while_watched_does_not_make_the_loop_spin(

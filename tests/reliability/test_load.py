@@ -14,22 +14,13 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from _fixtures import any_loop  # noqa: F401 - a fixture, used by name
 from _fixtures import Reports, loop, reports  # noqa: F401 - fixtures are used by name
 
 from scarletio import EventThread
 from scarletio.core.suspension import skip_ready_cycle, sleep
 from scarletio.net import ReadWriteProtocolBase, Transport, create_connection_to, create_server_to
 from scarletio.net import servers
-
-
-@pytest.fixture(params=("epoll", "poll", "virtual"))
-def any_loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
-    loop = EventThread(request.param)
-    yield loop
-    loop.stop()
-    if loop.ident is not None:
-        loop.join(10)
-        assert not loop.is_alive()
 
 
 @pytest.fixture

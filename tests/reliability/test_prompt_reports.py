@@ -14,22 +14,13 @@ import traceback
 from collections.abc import Iterator
 
 import pytest
+from _fixtures import any_loop  # noqa: F401 - a fixture, used by name
 from _fixtures import Reports, reports  # noqa: F401 - fixtures are used by name
 
 from scarletio import EventThread
 from scarletio.core.suspension import skip_poll_cycle, skip_ready_cycle
 from scarletio.core.tasks import Task
 from scarletio.net import ReadWriteProtocolBase, Transport, create_connection_to, create_server_to
-
-
-@pytest.fixture(params=("epoll", "poll", "virtual"))
-def any_loop(request: pytest.FixtureRequest) -> Iterator[EventThread]:
-    loop = EventThread(request.param)
-    yield loop
-    loop.stop()
-    if loop.ident is not None:
-        loop.join(5)
-        assert not loop.is_alive()
 
 
 @pytest.fixture
