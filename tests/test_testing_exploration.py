@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from test_testing_plugin import item_lines, run_pytest
+from test_testing_plugin import item_lines, report_before_summary, run_pytest
 from test_virtual_trace import validate
 
 pytest_plugins = ["pytester"]
@@ -81,7 +81,7 @@ def test_a_test_that_depends_on_something_outside_the_seed_fails_the_check_namin
     result = run_pytest(pytester, source, "--scarletio-check-determinism")
     result.assert_outcomes(failed=1)
     output = result.stdout.str()
-    assert output.count("not deterministic: two runs") == 1
+    assert report_before_summary(result).count("not deterministic: two runs") == 1
     match = re.search(
         r"not deterministic: two runs with seed 0 made different decisions \(\d+ and \d+ in all\); "
         r"the first difference is decision #(\d+):\n"
