@@ -7,6 +7,7 @@ backends, only as never early and at most `LATE` late (`assert_on_time`).
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 import typing
@@ -286,6 +287,52 @@ def test_same_program_gives_the_same_trace_on_virtual_time() -> None:
 
 
 # ---- reports -----------------------------------------------------------------------------------------
+
+
+def test_failed_asyncio_task_nobody_awaits_is_reported_at_its_next_turn_without_the_gc(aio_loop: EventLoop) -> None:
+    reports: list[dict[str, Any]] = []
+
+    async def fails() -> None:
+        raise ZeroDivisionError("unretrieved")
+
+    async def main() -> bool:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _, context: reports.append(context))
+        loop.create_task(fails())
+        await asyncio.sleep(0)  # the task fails in this turn; nothing may keep it alive after it
+        return bool(reports)
+
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the report must come from the task being freed, not from a collection
+    try:
+        assert aio_loop.run_until_complete(main())
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    assert reports[0]["message"] == "Task exception was never retrieved"
+    assert str(reports[0]["exception"]) == "unretrieved"
+
+
+def test_exception_in_a_callback_goes_to_the_exception_handler_naming_the_callback(aio_loop: EventLoop) -> None:
+    reports: list[dict[str, Any]] = []
+
+    def broken() -> None:
+        raise ValueError("from a callback")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _, context: reports.append(context))
+        handle = loop.call_soon(broken)
+        later = loop.call_later(0.01, broken)
+        await asyncio.sleep(0.05)
+        assert reports[0]["handle"] is handle and reports[1]["handle"] is later
+
+    aio_loop.run_until_complete(main())
+    assert len(reports) == 2
+    for context in reports:
+        assert context["message"].startswith("Exception in callback ")
+        assert "broken()" in context["message"]
+        assert isinstance(context["exception"], ValueError)
 
 
 def test_deadlocked_asyncio_program_raises_deadlock_error_naming_its_tasks() -> None:

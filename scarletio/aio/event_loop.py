@@ -45,14 +45,44 @@ Ts = TypeVarTuple("Ts")
 _FileDescriptorLike = int | Any
 
 
+def _run_handle(self: asyncio.Handle) -> None:
+    """Run an asyncio handle's callback in its context, as asyncio's `Handle._run` does, unless cancelled.
+
+    A cancelled handle is skipped here, since the thread's ready queue holds it until its turn (asyncio's
+    loop drops it itself). An exception the callback raises goes to the loop's exception handler.
+    """
+    if not self._cancelled:
+        try:
+            self._context.run(self._callback, *self._args)  # type: ignore[attr-defined]  # typeshed leaves them out
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as error:
+            _report_callback_error(self, error)
+    # A failed task's traceback reaches this frame (through its coroutine's frame), and from 3.12 on a
+    # frame outliving its call keeps its locals: without this, the handle (and so the task) would be
+    # kept alive in a cycle, and asyncio's "exception was never retrieved" report would wait for the gc.
+    del self
+
+
+def _report_callback_error(handle: asyncio.Handle, error: BaseException) -> None:
+    """Pass the exception of a handle's callback to its loop's exception handler, as asyncio words it."""
+    # typeshed leaves these attributes of asyncio's handles out
+    info: list[str] = getattr(asyncio.Handle, "_repr_info")(handle)
+    source = info[1] if len(info) > 1 else repr(handle)
+    context: dict[str, object] = {"message": f"Exception in callback {source}", "exception": error, "handle": handle}
+    source_traceback: object = getattr(handle, "_source_traceback", None)
+    if source_traceback:
+        context["source_traceback"] = source_traceback
+    loop: asyncio.AbstractEventLoop = getattr(handle, "_loop")
+    loop.call_exception_handler(context)
+
+
 class _ReadyHandle(asyncio.Handle):
     """asyncio's `Handle`, skipped by the ready queue once cancelled (asyncio's loop skips it itself)."""
 
     __slots__ = ()
 
-    def _run(self) -> None:
-        if not self._cancelled:
-            asyncio.Handle._run(self)
+    _run = _run_handle
 
 
 class _TimerHandle(asyncio.TimerHandle):
@@ -62,9 +92,7 @@ class _TimerHandle(asyncio.TimerHandle):
 
     _entry: CoreTimerHandle | None
 
-    def _run(self) -> None:
-        if not self._cancelled:
-            asyncio.TimerHandle._run(self)
+    _run = _run_handle
 
 
 def _check_callable(callback: object, what: str) -> None:
