@@ -7,6 +7,7 @@ default), chosen by the marker (`asyncio=True`), `--scarletio-asyncio` or the in
 from __future__ import annotations
 
 import pytest
+from test_testing_plugin import run_pytest as plugin_run_pytest
 
 pytest_plugins = ["pytester"]
 
@@ -33,9 +34,8 @@ ASYNCIO_TEST = """
 
 
 def run_pytest(pytester: pytest.Pytester, source: str, *arguments: str) -> pytest.RunResult:
-    """Write `source` as `test_subject.py` and run pytest on it in a subprocess (verbosely)."""
-    pytester.makepyfile(test_subject=source)
-    return pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", "-p", "no:randomly", *arguments)
+    """Write `source` as `test_subject.py` and run pytest on it in a subprocess (verbosely, see `test_testing_plugin`)."""
+    return plugin_run_pytest(pytester, source, "-p", "no:randomly", *arguments)
 
 
 def test_the_marker_runs_a_test_as_an_asyncio_task_on_virtual_time(pytester: pytest.Pytester) -> None:

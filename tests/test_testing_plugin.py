@@ -29,9 +29,23 @@ pytest_plugins = ["pytester"]
 
 
 def run_pytest(pytester: pytest.Pytester, source: str, *arguments: str) -> pytest.RunResult:
-    """Write `source` as `test_subject.py` and run pytest on it in a subprocess (verbosely)."""
+    """Write `source` as `test_subject.py` and run pytest on it in a subprocess (verbosely).
+
+    The plugins of Hypothesis and anyio are left out of a run whose source does not name them: each
+    inner run would otherwise spend most of its time importing them (Hypothesis' plugin imports all of
+    Hypothesis as the session ends), and this module starts many.
+    """
     pytester.makepyfile(test_subject=source)
-    return pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", *arguments)
+    return pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", *unused_plugins(source), *arguments)
+
+
+def unused_plugins(source: str) -> list[str]:
+    """The options that leave out the slow third-party plugins `source` does not name."""
+    options: list[str] = []
+    for name, plugin in (("hypothesis", "hypothesispytest"), ("anyio", "anyio")):
+        if name not in source:
+            options += ["-p", f"no:{plugin}"]
+    return options
 
 
 def report_before_summary(result: pytest.RunResult) -> str:
@@ -101,7 +115,7 @@ def test_failing_async_test_reports_the_seed_and_a_command_that_reproduces_it(py
     again = subprocess.run(command, shell=True, cwd=pytester.path, capture_output=True, text=True, env=_without_venv())
     assert again.returncode == 1, again.stdout
     assert "FAILED test_subject.py::test_fails_after_a_while[virtual-seed17]" in again.stdout, again.stdout
-    again_verbose = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", *shlex.split(command)[3:])
+    again_verbose = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", *unused_plugins(""), *shlex.split(command)[3:])
     again_verbose.assert_outcomes(failed=1)
     assert item_lines(again_verbose) == ["test_subject.py::test_fails_after_a_while[virtual-seed17] FAILED"]
 
@@ -112,7 +126,7 @@ def test_reproduce_command_changes_to_the_root_directory_when_run_from_elsewhere
     pytester.makepyfile(test_subject="async def test_fails():\n    assert False\n")
     elsewhere = pytester.mkdir("elsewhere")
     monkeypatch.chdir(elsewhere)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", str(pytester.path / "test_subject.py"))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *unused_plugins(""), str(pytester.path / "test_subject.py"))
     result.assert_outcomes(failed=1)
     root = str(pytester.path)
     expected = f"reproduce: cd {root} && {shlex.quote(sys.executable)} -m pytest 'test_subject.py::test_fails[virtual-seed0]' --scarletio-backend virtual --scarletio-seed 0"

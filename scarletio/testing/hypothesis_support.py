@@ -12,12 +12,13 @@ Hypothesis draws the virtual loop's seed: a failing schedule is then shrunk, sav
 database and replayed like any other failing example.
 
 Hypothesis is a test dependency only: without it installed there are no such tests, and this module
-needs nothing of it but its health-check setting.
+needs nothing of it but its settings, and imports nothing of it.
 """
 
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -28,13 +29,6 @@ from ..net.virtual import VirtualNetwork
 from .asyncio_mode import enter_asyncio_mode, finish_asyncio_tasks
 from .running import run_with_report
 from .settings import Run
-
-try:
-    import hypothesis
-
-    HAVE_HYPOTHESIS = True
-except ImportError:  # optional: the plugin works without Hypothesis, which then has no tests to run
-    HAVE_HYPOTHESIS = False  # pyright: ignore[reportConstantRedefinition]
 
 __all__ = ("EXAMPLE_FIXTURES", "adjust_settings", "draws_the_seed", "install_example_runner", "is_async_hypothesis_test")
 
@@ -105,20 +99,23 @@ def adjust_settings(item: pytest.Function) -> None:
       virtual time real durations mean nothing: Hypothesis' default deadline is lifted (one set
       explicitly stays).
 
-    Set as Hypothesis' own pytest plugin does, on the attribute `@settings` sets.
+    Set as Hypothesis' own pytest plugin does, on the attribute `@settings` sets. Hypothesis is
+    optional and slow to import: it is taken from `sys.modules`, where any Hypothesis test has put it
+    by the time its item is set up, so a session without such tests never imports it.
     """
-    if not HAVE_HYPOTHESIS:
+    hypothesis: Any = sys.modules.get("hypothesis")
+    if hypothesis is None or not is_async_hypothesis_test(item.obj):
         return
     function: Any = getattr(item.obj, "__func__", item.obj)
-    current = getattr(function, "_hypothesis_internal_use_settings", None) or hypothesis.settings()  # pyright: ignore[reportPossiblyUnboundVariable]
+    current = getattr(function, "_hypothesis_internal_use_settings", None) or hypothesis.settings()
     changes: dict[str, Any] = {}
-    default = hypothesis.settings.default  # pyright: ignore[reportPossiblyUnboundVariable]
+    default = hypothesis.settings.default
     if default is None or current.deadline == default.deadline:
         changes["deadline"] = None
     if _only_plugin_fixtures(item):
-        changes["suppress_health_check"] = [*current.suppress_health_check, hypothesis.HealthCheck.function_scoped_fixture]  # pyright: ignore[reportPossiblyUnboundVariable]
+        changes["suppress_health_check"] = [*current.suppress_health_check, hypothesis.HealthCheck.function_scoped_fixture]
     if changes:
-        function._hypothesis_internal_use_settings = hypothesis.settings(current, **changes)  # pyright: ignore[reportPossiblyUnboundVariable]
+        function._hypothesis_internal_use_settings = hypothesis.settings(current, **changes)
 
 
 def _only_plugin_fixtures(item: pytest.Function) -> bool:
