@@ -42,6 +42,8 @@ MODULES = (
 
 # These build every loop themselves (`test_utils.TestLoop`, mocks): none of them is ours, which is fine.
 OWN_LOOPS = {"test_futures", "test_pep492", "test_runners"}
+if sys.version_info < (3, 11):
+    OWN_LOOPS.add("test_queues")  # before 3.11 its tests build `test_utils.TestLoop`s
 
 TIMEOUT = 600.0
 """Generous: one module on a loaded two-core machine."""
