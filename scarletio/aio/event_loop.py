@@ -26,7 +26,7 @@ import threading
 from _thread import get_ident
 from asyncio import events
 from collections.abc import Awaitable, Callable, Generator
-from contextvars import Context
+from contextvars import Context, copy_context
 from typing import Any, TypeVar, cast
 
 from typing_extensions import TypeVarTuple, Unpack
@@ -81,6 +81,20 @@ class _ReadyHandle(asyncio.Handle):
     """asyncio's `Handle`, skipped by the ready queue once cancelled (asyncio's loop skips it itself)."""
 
     __slots__ = ()
+
+    def __init__(self, callback: Callable[..., object], args: tuple[Any, ...], loop: EventLoop, context: Context | None) -> None:
+        # asyncio's `Handle.__init__`, for the hot path: the loop's debug flag is read, not asked for.
+        if loop._debug:
+            asyncio.Handle.__init__(self, callback, args, loop, context)
+            return
+        handle: Any = self  # typeshed leaves the attributes of asyncio's handles out
+        handle._context = copy_context() if context is None else context
+        handle._loop = loop
+        handle._callback = callback
+        handle._args = args
+        handle._cancelled = False
+        handle._repr = None
+        handle._source_traceback = None
 
     _run = _run_handle
 
@@ -194,7 +208,11 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
         if self._debug or not callable(callback):
             _check_callable(callback, "call_soon")
         handle = _ReadyHandle(callback, args, self, context)
-        self.thread.enqueue(handle)
+        thread = self.thread
+        if thread._loop_thread_id == get_ident():  # `enqueue`, inlined
+            thread._ready.append(handle)
+        else:
+            thread.enqueue(handle)
         return handle
 
     def _call_soon(self, callback: Callable[..., object], args: tuple[Any, ...], context: Context | None) -> asyncio.Handle:
