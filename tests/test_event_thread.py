@@ -1016,6 +1016,43 @@ def test_remove_reader_returns_whether_one_was_registered_and_stops_the_calls(
     assert run(loop, main()) == (False, True, False, 0)
 
 
+def test_of_two_readers_ready_in_one_poll_that_remove_each_other_only_one_runs(loop: EventThread) -> None:
+    first_pair, second_pair = socket.socketpair(), socket.socketpair()
+    try:
+        ran: list[str] = []
+
+        def first() -> None:  # readers without arguments run their callback directly (`WatchHandle`)
+            ran.append("first")
+            first_pair[0].recv(16)
+            loop.remove_reader(second_pair[0])
+
+        def second() -> None:
+            ran.append("second")
+            second_pair[0].recv(16)
+            loop.remove_reader(first_pair[0])
+
+        async def main() -> tuple[list[str], bool, bool]:
+            first_handle = loop.add_reader(first_pair[0], first)
+            second_handle = loop.add_reader(second_pair[0], second)
+            assert first_handle.callback is first and not first_handle.is_cancelled()
+            first_pair[1].send(b"x")
+            second_pair[1].send(b"x")
+            while not ran:
+                await skip_poll_cycle()
+            for _ in range(3):
+                await skip_poll_cycle()
+            loop.remove_reader(first_pair[0])
+            loop.remove_reader(second_pair[0])
+            return ran, first_handle.is_cancelled(), second_handle.is_cancelled()
+
+        calls, first_cancelled, second_cancelled = run(loop, main())
+        assert calls in (["first"], ["second"])  # both were readable in the same poll; one removed the other
+        assert first_cancelled and second_cancelled
+    finally:
+        for one in (*first_pair, *second_pair):
+            one.close()
+
+
 def test_writer_fires_when_writable_and_removing_it_keeps_the_reader(
     loop: EventThread, socket_pair: tuple[socket.socket, socket.socket]
 ) -> None:

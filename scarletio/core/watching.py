@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing_extensions import TypeVarTuple, Unpack
 
 from .abc import EventMask, FileLike
-from .handles import Handle
+from .handles import Handle, WatchHandle
 from .states import CREATED, LoopInternals
 
 
@@ -93,6 +93,13 @@ def remove_watcher(
     return True
 
 
+def _watch_handle(callback: Callable[[Unpack[Ts]], object], args: tuple[Unpack[Ts]]) -> Handle:
+    """The handle of a watcher: one that calls `callback` directly when there are no arguments."""
+    if args:
+        return Handle(callback, args)
+    return WatchHandle(callback)  # pyright: ignore[reportArgumentType]  # no arguments: `callback()` is the call
+
+
 def _check_fd_thread(loop: LoopInternals, what: str) -> None:
     if get_ident() != loop._loop_thread_id and loop._loop_state != CREATED:
         raise RuntimeError(
@@ -115,7 +122,7 @@ def add_reader(loop: LoopInternals, file: FileLike, callback: Callable[[Unpack[T
         The handle the loop queues on readiness.
     """
     _check_fd_thread(loop, "add_reader")
-    return add_watcher(loop, fileno(file), Handle(callback, args), loop._readers, loop._writers, READ)
+    return add_watcher(loop, fileno(file), _watch_handle(callback, args), loop._readers, loop._writers, READ)
 
 
 def add_writer(loop: LoopInternals, file: FileLike, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> Handle:
@@ -133,7 +140,7 @@ def add_writer(loop: LoopInternals, file: FileLike, callback: Callable[[Unpack[T
         The handle the loop queues on readiness.
     """
     _check_fd_thread(loop, "add_writer")
-    return add_watcher(loop, fileno(file), Handle(callback, args), loop._writers, loop._readers, WRITE)
+    return add_watcher(loop, fileno(file), _watch_handle(callback, args), loop._writers, loop._readers, WRITE)
 
 
 def remove_reader(loop: LoopInternals, file: FileLike) -> bool:
