@@ -82,21 +82,11 @@ class _ReadyHandle(asyncio.Handle):
 
     __slots__ = ()
 
-    def __init__(self, callback: Callable[..., object], args: tuple[Any, ...], loop: EventLoop, context: Context | None) -> None:
-        # asyncio's `Handle.__init__`, for the hot path: the loop's debug flag is read, not asked for.
-        if loop._debug:
-            asyncio.Handle.__init__(self, callback, args, loop, context)
-            return
-        handle: Any = self  # typeshed leaves the attributes of asyncio's handles out
-        handle._context = copy_context() if context is None else context
-        handle._loop = loop
-        handle._callback = callback
-        handle._args = args
-        handle._cancelled = False
-        handle._repr = None
-        handle._source_traceback = None
-
     _run = _run_handle
+
+
+_new_ready_handle: Callable[[type[_ReadyHandle]], Any] = object.__new__
+"""Allocates a `_ReadyHandle` without running its `__init__` (see `EventLoop.call_soon`)."""
 
 
 class _TimerHandle(asyncio.TimerHandle):
@@ -156,6 +146,7 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
                 f"event thread {thread.name!r} has an asyncio loop already; get it with get_asyncio_loop(thread)"
             )
         self.thread = thread
+        self._now = thread._now  # the thread's clock reading, called without the thread's `time()` between
         self._signals: dict[int, asyncio.Handle] = {}
         self._stopped_run: Future[None] | None = None
         self._driver: LoopDriver | None = None
@@ -195,7 +186,7 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         """Return the thread's clock reading in seconds (exact virtual time on the virtual backend)."""
-        return self.thread.time()
+        return self._now()
 
     def call_soon(
         self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts], context: Context | None = None
@@ -207,7 +198,18 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
         # check goes through `inspect` and would cost more than the rest of the call.
         if self._debug or not callable(callback):
             _check_callable(callback, "call_soon")
-        handle = _ReadyHandle(callback, args, self, context)
+            handle: asyncio.Handle = _ReadyHandle(callback, args, self, context)
+        else:
+            # `_ReadyHandle.__init__`, inlined: the hottest call an asyncio program makes (every task step
+            # and every done callback), so the handle is filled in without a frame of its own.
+            handle = fields = _new_ready_handle(_ReadyHandle)
+            fields._context = copy_context() if context is None else context
+            fields._loop = self
+            fields._callback = callback
+            fields._args = args
+            fields._cancelled = False
+            fields._repr = None
+            fields._source_traceback = None
         thread = self.thread
         if thread._loop_thread_id == get_ident():  # `enqueue`, inlined
             thread._ready.append(handle)
