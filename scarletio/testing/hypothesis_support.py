@@ -104,7 +104,7 @@ def adjust_settings(item: pytest.Function) -> None:
     by the time its item is set up, so a session without such tests never imports it.
     """
     hypothesis: Any = sys.modules.get("hypothesis")
-    if hypothesis is None or not is_async_hypothesis_test(item.obj):
+    if hypothesis is None:
         return
     function: Any = getattr(item.obj, "__func__", item.obj)
     current = getattr(function, "_hypothesis_internal_use_settings", None) or hypothesis.settings()
