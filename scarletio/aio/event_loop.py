@@ -35,6 +35,7 @@ from ..core.driving import LoopDriver
 from ..core.futures import Future
 from ..core.handles import TimerHandle as CoreTimerHandle
 from ..loop.event_thread import EventThread
+from ..net._flow import settle_allocator
 from .virtual_network import VirtualNetworking
 
 __all__ = ("EventLoop",)
@@ -145,6 +146,9 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
             raise RuntimeError(
                 f"event thread {thread.name!r} has an asyncio loop already; get it with get_asyncio_loop(thread)"
             )
+        # asyncio's transports read with `sock.recv(256 KiB)` on the loop thread: without this, glibc maps
+        # and unmaps a block for every read there (see `settle_allocator`).
+        settle_allocator()
         self.thread = thread
         self._now = thread._now  # the thread's clock reading, called without the thread's `time()` between
         self._signals: dict[int, asyncio.Handle] = {}
