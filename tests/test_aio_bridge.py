@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import platform
+import resource
 import socket
+import subprocess
+import sys
 import threading
 import typing
 from collections.abc import Iterator
@@ -416,13 +420,11 @@ print(out[0])
 
 
 @pytest.mark.skipif(
-    not hasattr(__import__("resource"), "RUSAGE_THREAD") or __import__("platform").libc_ver()[0] != "glibc",
+    not hasattr(resource, "RUSAGE_THREAD") or platform.libc_ver()[0] != "glibc",
     reason="counts a thread's page faults under glibc's allocator (Linux)",
 )
 def test_asyncio_reads_on_a_thread_stop_mapping_fresh_pages_once_a_loop_exists() -> None:
     """glibc maps a fresh block for each `recv(256 KiB)` on a thread until an aio loop settles its thresholds."""
-    import subprocess
-    import sys
 
     def faults(mode: str) -> int:
         done = subprocess.run([sys.executable, "-c", _READ_FAULTS, mode], capture_output=True, text=True, check=True)
