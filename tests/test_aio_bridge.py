@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import typing
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -288,6 +288,123 @@ def test_same_program_gives_the_same_trace_on_virtual_time() -> None:
     first = trace()
     assert first == trace()
     assert first[0] == ("b", 0.2)
+
+
+# ---- asynchronous generators -------------------------------------------------------------------------
+
+
+async def _recording_generator(seen: list[object], pause: Callable[[], Awaitable[None]]) -> AsyncGenerator[int, None]:
+    """A generator whose `finally` records which kind of task it runs in, awaits `pause()`, then records "closed"."""
+    try:
+        yield 1
+        yield 2
+    finally:
+        seen.append(("asyncio task", asyncio.current_task() is not None))
+        seen.append(("scarletio task", scarletio.get_current_task() is not None))
+        await pause()
+        seen.append("closed")
+
+
+async def _asyncio_pause() -> None:
+    """A pause that needs an asyncio task around it (`asyncio.timeout`)."""
+    async with asyncio_timeout(1):
+        await asyncio.sleep(0.01)
+
+
+def _closing_generator(seen: list[object]) -> AsyncGenerator[int, None]:
+    """An asyncio generator whose `finally` needs an asyncio task and records where it ran."""
+    return _recording_generator(seen, _asyncio_pause)
+
+
+@pytest.mark.skipif(asyncio_timeout is None, reason="asyncio.timeout is new in Python 3.11")
+def test_asyncio_generator_finalised_by_the_gc_closes_in_an_asyncio_task(aio_loop: EventLoop) -> None:
+    seen: list[object] = []
+
+    async def main() -> None:
+        generator = _closing_generator(seen)
+        assert await generator.__anext__() == 1
+        del generator  # abandoned unfinished: the gc finalises it
+        gc.collect()
+        for _ in range(100):  # bounded: a generator closed nowhere fails the test instead of hanging it
+            if "closed" in seen:
+                break
+            await asyncio.sleep(0.01)
+
+    aio_loop.run_until_complete(main())
+    assert seen == [("asyncio task", True), ("scarletio task", False), "closed"]
+
+
+@pytest.mark.skipif(asyncio_timeout is None, reason="asyncio.timeout is new in Python 3.11")
+def test_shutdown_asyncgens_closes_an_asyncio_generator_in_an_asyncio_task(aio_loop: EventLoop) -> None:
+    seen: list[object] = []
+    kept: list[AsyncGenerator[int, None]] = []
+
+    async def main() -> None:
+        generator = _closing_generator(seen)
+        kept.append(generator)
+        assert await generator.__anext__() == 1
+
+    aio_loop.run_until_complete(main())
+    assert seen == []
+    aio_loop.run_until_complete(aio_loop.shutdown_asyncgens())
+    assert seen == [("asyncio task", True), ("scarletio task", False), "closed"]
+
+
+def test_generator_first_iterated_in_a_scarletio_task_still_closes_in_a_scarletio_task(aio_loop: EventLoop) -> None:
+    seen: list[object] = []
+    thread = aio_loop.thread
+
+    async def in_scarletio() -> None:
+        iterated = _recording_generator(seen, lambda: scarletio.sleep(0.01))
+        assert await iterated.__anext__() == 1
+        del iterated
+        gc.collect()
+        for _ in range(100):
+            if "closed" in seen:
+                break
+            await scarletio.sleep(0.01)
+
+    async def main() -> None:
+        await Task(thread, in_scarletio())
+
+    aio_loop.run_until_complete(main())
+    assert seen == [("asyncio task", False), ("scarletio task", True), "closed"]
+
+
+def test_finished_asyncio_generators_leave_nothing_behind_in_the_router(aio_loop: EventLoop) -> None:
+    keys: dict[int, object] = getattr(aio_loop, "_generators")._keys
+
+    async def counting() -> AsyncGenerator[int, None]:
+        yield 1
+
+    async def main() -> list[int]:
+        finished = [counting() for _ in range(100)]
+        for index in range(len(finished)):
+            async for _ in finished[index]:
+                pass
+        noted = len(keys)
+        del finished  # finished ones die without a finaliser call: only their weak references tell
+        gc.collect()
+        following = counting()
+        await following.__anext__()  # noting it sweeps the dead keys first
+        sizes = [noted, len(keys), int(id(following) in keys)]
+        await following.aclose()
+        return sizes
+
+    assert aio_loop.run_until_complete(main()) == [100, 1, 1]
+
+
+def test_a_thread_takes_one_async_generator_router(aio_loop: EventLoop) -> None:
+    class Other:
+        def first_iterated(self, generator: Any, /) -> None:
+            pass
+
+        def finalize(self, generator: Any, /) -> bool:
+            return False
+
+    with pytest.raises(RuntimeError, match="routes its asynchronous generators elsewhere already"):
+        aio_loop.thread.route_async_generators(Other())
+    aio_loop.thread.route_async_generators(getattr(aio_loop, "_generators"))  # the same one again is fine
 
 
 # ---- reports -----------------------------------------------------------------------------------------

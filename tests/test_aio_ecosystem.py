@@ -319,6 +319,34 @@ def test_asyncio_streams_names_and_datagrams_on_the_virtual_network() -> None:
     assert (found["datagram"], found["datagram took"]) == (b"cba", 2 * LATENCY)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_host_names_given_as_bytes_resolve_and_connect(backend: BackendName) -> None:
+    # anyio (under httpx) hands host names to the loop as bytes; socket.getaddrinfo takes them too
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"hi\n")
+        await writer.drain()
+        writer.close()
+
+    async def scenario(place: Place) -> tuple[str, bytes]:
+        loop = place.loop
+        name = place.server_name.encode("ascii")
+        with place.host("server"):
+            server = await asyncio.start_server(handle, None if place.network is not None else "127.0.0.1", place.port(9000))
+        port = int(server.sockets[0].getsockname()[1])
+        with place.host("client"):
+            infos = await loop.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+            reader, writer = await asyncio.open_connection(cast(str, name), port)  # typeshed says str; anyio passes bytes
+            line = await reader.readline()
+            writer.close()
+        server.close()
+        await server.wait_closed()
+        return str(infos[0][4][0]), line
+
+    address, line = run_on(backend, scenario)
+    assert address == ("10.0.0.1" if backend == "virtual" else "127.0.0.1")
+    assert line == b"hi\n"
+
+
 def test_a_server_on_two_addresses_and_a_refused_connection_on_the_virtual_network() -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"hi\n")

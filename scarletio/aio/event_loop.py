@@ -36,6 +36,7 @@ from ..core.futures import Future
 from ..core.handles import TimerHandle as CoreTimerHandle
 from ..loop.event_thread import EventThread
 from ..net._flow import settle_allocator
+from .generators import AsyncioGenerators
 from .virtual_network import VirtualNetworking
 
 __all__ = ("EventLoop",)
@@ -158,6 +159,8 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
         thread.asyncio_loop = self
         thread.add_stuck_report(self._describe_tasks)
         thread.add_close_callback(self._thread_closed)
+        self._generators = AsyncioGenerators(self)
+        thread.route_async_generators(self._generators)
         if threading.get_ident() == thread.ident:
             # Made on the loop thread as it starts (before any work): running there from now on, so
             # the first task already sees it. From another thread, the loop thread sets it next.
@@ -473,8 +476,24 @@ class EventLoop(VirtualNetworking, asyncio.SelectorEventLoop):
     # ---- asynchronous generators ---------------------------------------------------------------
 
     async def shutdown_asyncgens(self) -> None:
-        """Close the asynchronous generators still open on the thread."""
+        """Close the asynchronous generators still open on the thread.
+
+        Those first iterated in an asyncio task close in asyncio tasks, as asyncio closes them (an error
+        goes to the exception handler); the others close in scarletio tasks.
+        """
         self._asyncgens_shutdown_called = True
+        mine = self._generators.take_open(self.thread._asyncgens)
+        if mine:
+            results = await asyncio.gather(*[generator.aclose() for generator in mine], return_exceptions=True)
+            for generator, result in zip(mine, results):
+                if isinstance(result, Exception):
+                    self.call_exception_handler(
+                        {
+                            "message": f"an error occurred during closing of asynchronous generator {generator!r}",
+                            "exception": result,
+                            "asyncgen": generator,
+                        }
+                    )
         await self.thread.shutdown_async_generators()
 
     def _describe_tasks(self) -> list[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import concurrent.futures
 import enum
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Union, runtime_checkable
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .tasks import Task
 
 __all__ = (
+    "AsyncGeneratorRouter",
     "Backend",
     "Clock",
     "EventLoop",
@@ -256,6 +257,22 @@ class Runnable(Protocol):
     """An item of the ready queue: run once by the loop thread."""
 
     def _run(self) -> None:
+        ...
+
+
+class AsyncGeneratorRouter(Protocol):
+    """Another face of a loop that closes the asynchronous generators of its own world (`scarletio.aio`).
+
+    Set with `route_async_generators`; both methods may be called from any thread, the way the garbage
+    collector finalises a generator.
+    """
+
+    def first_iterated(self, generator: AsyncGenerator[Any, Any], /) -> None:
+        """Note a generator first iterated on the loop thread (the loop's `firstiter` hook)."""
+        ...
+
+    def finalize(self, generator: AsyncGenerator[Any, Any], /) -> bool:
+        """Close a generator being finalised, if it is of this world; return whether it took it."""
         ...
 
 

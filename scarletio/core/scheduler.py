@@ -42,11 +42,12 @@ from .virtual_trace import TraceEvent
 from .watching import READ, WRITE, add_reader, add_writer, remove_reader, remove_writer
 from .outside import LoopPause, await_any, get_executor, run_from_outside, run_in_executor
 from .forking import track_loop
-from .shutdown import close_async_generators, finalize_async_generator, leave_behind, run_close_callbacks, shut_down
+from .shutdown import close_async_generators, finalize_async_generator, leave_behind, note_async_generator
+from .shutdown import route_async_generators, run_close_callbacks, shut_down
 from .states import CLOSED, CREATED, RUNNING, STATE_NAMES, STOPPING
 from .recovery import FailureStreak
 from .reporting import report_error
-from .abc import Backend, Executor, Runnable, VirtualTime
+from .abc import AsyncGeneratorRouter, Backend, Executor, Runnable, VirtualTime
 from .futures import Future
 from .handles import Handle, TimerEntry, TimerHandle
 from .tasks import Task, _new_task, check_coroutine
@@ -108,6 +109,8 @@ class Scheduler(threading.Thread):
         # them (stopping, get_tasks, the virtual network's crash) does so the same way on every run.
         self._tasks: dict[Task[Any], None] = {}
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
+        # Another face of the loop that closes its own world's generators (`route_async_generators`).
+        self._asyncgen_router: AsyncGeneratorRouter | None = None
         # While stopping: the tasks `stop()` must not cancel (again).
         self._stop_spared: set[Task[Any]] = set()
         self._close_callbacks: list[Callable[[], object]] = []
@@ -615,8 +618,12 @@ class Scheduler(threading.Thread):
 
     # ---- asynchronous generators ----------------------------------------------------------------
 
+    def route_async_generators(self, router: AsyncGeneratorRouter | None) -> None:
+        """Let another face of this loop close the asynchronous generators of its world (see `shutdown.route_async_generators`)."""
+        route_async_generators(self, router)
+
     def _asyncgen_firstiter(self, generator: AsyncGenerator[Any, Any]) -> None:
-        self._asyncgens.add(generator)
+        note_async_generator(self, generator)
 
     def _asyncgen_finalizer(self, generator: AsyncGenerator[Any, Any]) -> None:
         finalize_async_generator(self, generator)

@@ -17,6 +17,7 @@ from typing import Any
 
 from .futures import report_unretrieved_exceptions
 from .reporting import report_error
+from .abc import AsyncGeneratorRouter
 from .states import CLOSED, STOPPING, LoopInternals
 from .tasks import Task, _new_task
 
@@ -123,9 +124,39 @@ def create_task_during_stop(loop: LoopInternals, coroutine: Coroutine[Any, Any, 
     return task
 
 
+def route_async_generators(loop: LoopInternals, router: AsyncGeneratorRouter | None) -> None:
+    """Let another face of `loop` close the asynchronous generators first iterated in its world.
+
+    `scarletio.aio` uses it, so that an asyncio generator the garbage collector finalises closes in an
+    asyncio task, as on asyncio's own loop. The router is told of every generator first iterated on the
+    loop thread and is offered every one being finalised; those it declines close in scarletio tasks.
+    One router at a time.
+
+    Raises:
+        RuntimeError: If another router is set already.
+    """
+    if router is not None and loop._asyncgen_router not in (None, router):
+        raise RuntimeError(f"event loop {loop.name!r} routes its asynchronous generators elsewhere already")
+    loop._asyncgen_router = router
+
+
+def note_async_generator(loop: LoopInternals, generator: AsyncGenerator[Any, Any]) -> None:
+    """Remember an asynchronous generator first iterated on the loop thread (its firstiter hook)."""
+    loop._asyncgens.add(generator)
+    router = loop._asyncgen_router
+    if router is not None:
+        router.first_iterated(generator)
+
+
 def finalize_async_generator(loop: LoopInternals, generator: AsyncGenerator[Any, Any]) -> None:
-    """Close an asynchronous generator of `loop` that is being garbage-collected (its finalizer hook)."""
+    """Close an asynchronous generator of `loop` that is being garbage-collected (its finalizer hook).
+
+    The router, if any, closes the ones of its world; the rest close in scarletio tasks.
+    """
     loop._asyncgens.discard(generator)
+    router = loop._asyncgen_router
+    if router is not None and router.finalize(generator):
+        return
     if loop._loop_state == STOPPING and get_ident() == loop._loop_thread_id:
         create_task_during_stop(loop, generator.aclose())
     elif loop._loop_state != CLOSED:

@@ -11,7 +11,7 @@ import weakref
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, Protocol
 
-from .abc import Clock, EventLoop, Executor
+from .abc import AsyncGeneratorRouter, Clock, EventLoop, Executor
 from .recovery import FailureStreak
 from .tasks import Task
 from .virtual_time import DrivenLoop, VirtualTimeDriver
@@ -38,6 +38,7 @@ class LoopInternals(EventLoop, DrivenLoop, Protocol):
     _timer_cancelled_count: int
     _stop_spared: set[Task[Any]]
     _asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]]
+    _asyncgen_router: AsyncGeneratorRouter | None
     _close_callbacks: list[Callable[[], object]]
     _virtual: VirtualTimeDriver | None
     _failure_streak: FailureStreak
